@@ -1,0 +1,105 @@
+"""Elementwise activations: in-place forward maps, derivatives and constants.
+
+Each hidden activation carries the facts every consumer needs in one record:
+the in-place forward map (training and inference), the in-place derivative
+expressed through the *output* of the activation (backpropagation and input
+gradients), its Lipschitz constant and whether it is 1/2-averaged, i.e. has
+slopes in [0, 1] (Lipschitz bounds).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+
+def _identity(Z):
+    return Z
+
+
+def _relu(Z):
+    return np.maximum(Z, 0, out=Z)
+
+
+def _tanh(Z):
+    return np.tanh(Z, out=Z)
+
+
+def _logistic(Z):
+    return expit(Z, out=Z)
+
+
+def _exp(Z):
+    return np.exp(Z, out=Z)
+
+
+def _softmax(Z):
+    Z -= Z.max(axis=1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=1, keepdims=True)
+    return Z
+
+
+def _identity_derivative(A, delta):
+    return delta
+
+
+def _relu_derivative(A, delta):
+    # A is the activation output, so A > 0 exactly where the unit is active.
+    # Multiplying by the boolean mask avoids a slow boolean-indexed write.
+    return np.multiply(delta, A > 0, out=delta)
+
+
+def _tanh_derivative(A, delta):
+    delta *= 1 - A * A
+    return delta
+
+
+def _logistic_derivative(A, delta):
+    delta *= A * (1 - A)
+    return delta
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise hidden activation.
+
+    Attributes
+    ----------
+    name : str
+        Name as accepted by the ``activation`` parameter.
+    forward : callable
+        ``forward(Z)`` overwrites ``Z`` with ``phi(Z)`` and returns it.
+    derivative : callable
+        ``derivative(A, delta)`` multiplies ``delta`` in place by
+        ``phi'(Z)``, written as a function of the output ``A = phi(Z)``.
+    lipschitz : float
+        Lipschitz constant of ``phi``.
+    averaged : bool
+        True when the slope of ``phi`` lies in ``[0, 1]`` everywhere, which is
+        what the Combettes-Pesquet bound requires.
+    """
+
+    name: str
+    forward: Callable
+    derivative: Callable
+    lipschitz: float
+    averaged: bool
+
+
+HIDDEN_ACTIVATIONS = {
+    "identity": Activation("identity", _identity, _identity_derivative, 1.0, True),
+    "relu": Activation("relu", _relu, _relu_derivative, 1.0, True),
+    "tanh": Activation("tanh", _tanh, _tanh_derivative, 1.0, True),
+    # The logistic slope lies in (0, 1/4]: averaged once its constant 1/4 is
+    # factored out (phi = 1/4 * psi with psi of slope in (0, 1]).
+    "logistic": Activation("logistic", _logistic, _logistic_derivative, 0.25, True),
+}
+
+OUTPUT_ACTIVATIONS = {
+    "identity": _identity,
+    "logistic": _logistic,
+    "softmax": _softmax,
+    "exp": _exp,
+}

@@ -1,0 +1,631 @@
+"""Training engine shared by the Lipschitz MLP classifier and regressor."""
+
+import copy
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from .._activations import OUTPUT_ACTIVATIONS
+from .._network import Network
+from ._losses import LOSSES
+from ._optimizers import SGD, Adam
+from ._parameters import FlatParameters
+from ._penalties import FrobeniusPenalty, NoPenalty, SpectralPenalty
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+# A stochastic fit has diverged once its epoch loss exceeds this multiple of
+# the first mini-batch loss of the call (floored, for already well-fit models):
+# weights then grow without bound long before they overflow to inf.
+_DIVERGENCE_FACTOR = 100.0
+_DIVERGENCE_FLOOR = 1e-2
+
+# Everything a fit writes; cleared when a first fit fails so that no half
+# fitted model is left behind.
+_FITTED_ATTRIBUTES = (
+    "coefs_",
+    "intercepts_",
+    "n_iter_",
+    "t_",
+    "loss_",
+    "loss_curve_",
+    "best_loss_",
+    "validation_scores_",
+    "best_validation_score_",
+    "n_layers_",
+    "n_outputs_",
+    "out_activation_",
+    "classes_",
+    "n_features_in_",
+    "feature_names_in_",
+    "_label_binarizer",
+    "_optimizer",
+    "_power_vectors",
+    "_no_improvement_count",
+    "_best_params",
+)
+
+
+class _Diverged(Exception):
+    """Internal signal: the loss or the weights stopped being finite."""
+
+
+class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
+    """Base class for the Lipschitz MLPs; use the derived classes."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "penalty": [StrOptions({"spectral", "frobenius", "none"})],
+        "n_power_iterations": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        penalty,
+        n_power_iterations,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.penalty = penalty
+        self.n_power_iterations = n_power_iterations
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ------------------------------------------------------------------
+    # Hooks for the subclasses
+    @abstractmethod
+    def _validate_input(self, X, y, incremental, reset):
+        """Return ``(X, Y, labels)``: validated X, 2-D float targets, and the
+        labels to stratify the validation split by (None for no stratification).
+        """
+
+    @abstractmethod
+    def _output_activation(self):
+        """Name of the output link for the fitted targets."""
+
+    @abstractmethod
+    def _score_raw(self, network, X, y, sample_weight):
+        """Validation score of ``network`` on already validated data."""
+
+    # ------------------------------------------------------------------
+    def _network(self):
+        """The fitted model as a :class:`~sklip._network.Network`."""
+        check_is_fitted(self, "coefs_")
+        return Network(self.coefs_, self.intercepts_, self.activation)
+
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if any(int(s) != s or s <= 0 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must contain positive integers, got {sizes}."
+            )
+        return [int(s) for s in sizes]
+
+    def _init_state(self, layer_units, dtype, rng):
+        """Glorot-uniform weights drawn exactly as scikit-learn draws them."""
+        flat = FlatParameters(layer_units, self.activation, dtype)
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for W, b in zip(flat.coefs, flat.intercepts):
+            fan_in, fan_out = W.shape
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            W[...] = rng.uniform(-bound, bound, (fan_in, fan_out))
+            b[...] = rng.uniform(-bound, bound, fan_out)
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_layers_ = len(layer_units)
+        self.n_outputs_ = layer_units[-1]
+        self.out_activation_ = self._output_activation()
+        self._power_vectors = None
+        if self.penalty == "spectral":
+            self._power_vectors = self._draw_power_vectors(layer_units, dtype, rng)
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.early_stopping and self.solver in _STOCHASTIC_SOLVERS:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+        if hasattr(self, "_optimizer"):
+            del self._optimizer
+        return flat
+
+    @staticmethod
+    def _draw_power_vectors(layer_units, dtype, rng):
+        vectors = []
+        for n_in, n_out in zip(layer_units[:-1], layer_units[1:]):
+            u = rng.standard_normal(n_in).astype(dtype)
+            u /= np.linalg.norm(u)
+            vectors.append((u, np.zeros(n_out, dtype=dtype)))
+        return vectors
+
+    def _make_penalty(self, flat):
+        if self.penalty == "frobenius":
+            return FrobeniusPenalty(flat.flat_coefs, flat.flat_coef_grads)
+        if self.penalty == "spectral":
+            if self._power_vectors is None:
+                # First spectral update of a model fitted with another penalty.
+                self._power_vectors = self._draw_power_vectors(
+                    flat.layer_units, flat.params.dtype, self._random_state
+                )
+            return SpectralPenalty(self._power_vectors, self.n_power_iterations)
+        return NoPenalty()
+
+    # ------------------------------------------------------------------
+    def _loss_grad(self, flat, penalty, X, Y, sw, acts, deltas, P, exact=False):
+        """Objective on one batch; fills ``flat.grad``.
+
+        Returns None for a batch whose sample weights sum to zero: it carries
+        no information, and dividing by its weight sum is what makes
+        scikit-learn crash there.
+        """
+        s = X.shape[0] if sw is None else float(sw.sum())
+        if s <= 0:
+            return None
+        net = flat.network
+        Z = net.forward(X, acts)
+        np.copyto(P, Z)
+        OUTPUT_ACTIVATIONS[self.out_activation_](P)
+        loss = LOSSES[self.out_activation_](Y, P, sw)
+        delta = deltas[-1]
+        np.subtract(P, Y, out=delta)
+        if sw is not None:
+            delta *= sw[:, None]
+        delta *= 1.0 / s
+        net.backward(X, acts, deltas, flat.coef_grads, flat.intercept_grads)
+        loss += penalty(flat.coefs, flat.coef_grads, self.alpha / s, exact)
+        return loss
+
+    # ------------------------------------------------------------------
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self._hidden_layer_sizes()
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        if first_pass:
+            self._clear_fitted()
+        try:
+            X, Y, strata = self._validate_input(X, y, incremental, reset=first_pass)
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(
+                    sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                )
+                if not np.any(sample_weight > 0):
+                    raise ValueError(
+                        "sample_weight sums to zero: at least one sample must "
+                        "have a positive weight."
+                    )
+            Y = Y.astype(X.dtype, copy=False)
+            layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
+            self._random_state = check_random_state(self.random_state)
+            if first_pass:
+                flat = self._init_state(layer_units, X.dtype, self._random_state)
+            else:
+                if layer_units[1:] != [c.shape[1] for c in self.coefs_]:
+                    raise ValueError(
+                        "The network shape changed since the last fit: "
+                        f"expected layer sizes {[c.shape[1] for c in self.coefs_]}, "
+                        f"got {layer_units[1:]}. Set warm_start=False to refit."
+                    )
+                flat = FlatParameters(layer_units, self.activation, X.dtype)
+                flat.load(self.coefs_, self.intercepts_)
+                if self._power_vectors is not None:
+                    self._power_vectors = [
+                        (u.astype(X.dtype, copy=False), v.astype(X.dtype, copy=False))
+                        for u, v in self._power_vectors
+                    ]
+            self._train(flat, X, Y, sample_weight, strata, incremental)
+        except BaseException:
+            if first_pass:
+                self._clear_fitted()
+            raise
+        return self
+
+    def _clear_fitted(self):
+        for name in _FITTED_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+
+    def _train(self, flat, X, Y, sample_weight, strata, incremental):
+        """Run the solver on a copy of the training state; commit on success.
+
+        The model is only updated once training succeeded (or was interrupted
+        with finite weights), so a diverging fit never leaves non-finite
+        weights behind.
+        """
+        saved = {
+            k: copy.deepcopy(self.__dict__[k])
+            for k in (
+                "n_iter_",
+                "t_",
+                "loss_curve_",
+                "best_loss_",
+                "validation_scores_",
+                "best_validation_score_",
+                "_no_improvement_count",
+                "_optimizer",
+                "_power_vectors",
+                "loss_",
+            )
+            if k in self.__dict__
+        }
+        try:
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(flat, X, Y, sample_weight)
+            else:
+                self._fit_stochastic(flat, X, Y, sample_weight, strata, incremental)
+            if not np.isfinite(flat.params).all():
+                raise _Diverged
+        except _Diverged:
+            self.__dict__.update(saved)
+            raise ValueError(
+                "Training diverged: the loss grew without bound or the weights "
+                "became non-finite "
+                f"(learning_rate_init={self.learning_rate_init}). Use a smaller "
+                "learning_rate_init, scale the input features (e.g. with "
+                "StandardScaler) or increase alpha. The model was left as it "
+                "was before this call."
+            ) from None
+        self.coefs_, self.intercepts_ = flat.copies()
+
+    # ------------------------------------------------------------------
+    def _fit_lbfgs(self, flat, X, Y, sw):
+        n = X.shape[0]
+        acts, deltas = flat.network.allocate(n)
+        P = np.empty_like(acts[-1])
+        penalty = self._make_penalty(flat)
+        curve = []
+        last = {"loss": np.inf}
+
+        def objective(theta):
+            flat.params[...] = theta
+            loss = self._loss_grad(flat, penalty, X, Y, sw, acts, deltas, P, True)
+            last["loss"] = loss
+            if not np.isfinite(loss):
+                # Let the line search back off; a finite model is checked later.
+                return np.inf, np.zeros_like(theta)
+            return loss, flat.grad.astype(np.float64)
+
+        def callback(intermediate_result):
+            curve.append(float(intermediate_result.fun))
+
+        iprint = 1 if self.verbose else -1
+        try:
+            result = scipy.optimize.minimize(
+                objective,
+                flat.params.astype(np.float64),
+                method="L-BFGS-B",
+                jac=True,
+                callback=callback,
+                options={
+                    "maxfun": self.max_fun,
+                    "maxiter": self.max_iter,
+                    "gtol": self.tol,
+                    **_lbfgs_iprint(iprint),
+                },
+            )
+        except KeyboardInterrupt:
+            # flat.params holds the point evaluated last.
+            warnings.warn("Training interrupted by user.", stacklevel=2)
+            self.n_iter_ = len(curve)
+            self.loss_ = float(last["loss"])
+        else:
+            self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+            self.loss_ = float(result.fun)
+            flat.params[...] = result.x
+        if not np.isfinite(self.loss_):
+            raise _Diverged
+        self.loss_curve_ = curve
+        self.best_loss_ = min(curve) if curve else self.loss_
+
+    # ------------------------------------------------------------------
+    def _make_optimizer(self, flat):
+        n, dtype = flat.params.size, flat.params.dtype
+        if self.solver == "sgd":
+            return SGD(
+                n,
+                dtype,
+                self.learning_rate_init,
+                self.learning_rate,
+                self.momentum,
+                self.nesterovs_momentum,
+                self.power_t,
+            )
+        return Adam(
+            n, dtype, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
+        )
+
+    def _validation_split(self, X, Y, sw, strata):
+        test_size = self.validation_fraction
+        stratify = strata
+        if stratify is not None:
+            # Stratify whenever it is possible: every class needs a sample on
+            # both sides of the split.
+            _, counts = np.unique(stratify, return_counts=True)
+            n_val = int(np.ceil(test_size * X.shape[0]))
+            if (
+                counts.min() < 2
+                or n_val < counts.size
+                or X.shape[0] - n_val < counts.size
+            ):
+                stratify = None
+        arrays = (X, Y) if sw is None else (X, Y, sw)
+        parts = train_test_split(
+            *arrays,
+            random_state=self._random_state,
+            test_size=test_size,
+            stratify=stratify,
+        )
+        X_train, X_val, Y_train, Y_val = parts[:4]
+        sw_train, sw_val = (parts[4], parts[5]) if sw is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        return X_train, X_val, Y_train, Y_val, sw_train, sw_val
+
+    def _fit_stochastic(self, flat, X, Y, sw, strata, incremental):
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = self._make_optimizer(flat)
+        optimizer = self._optimizer
+        penalty = self._make_penalty(flat)
+        self._best_params = None
+        early_stopping = self.early_stopping
+        if early_stopping:
+            X, X_val, Y, Y_val, sw, sw_val = self._validation_split(X, Y, sw, strata)
+        n = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n)
+        else:
+            if self.batch_size > n:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped",
+                    stacklevel=2,
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n))
+
+        acts, deltas = flat.network.allocate(batch_size)
+        P = np.empty_like(acts[-1])
+        # One shuffled copy of the data, refilled each epoch, so that every
+        # batch is a contiguous slice (fast GEMMs, no per-batch gathers).
+        dense = not sp.issparse(X)
+        if self.shuffle and dense:
+            X_s, Y_s = np.empty_like(X), np.empty_like(Y)
+            sw_s = None if sw is None else np.empty_like(sw)
+        sample_idx = np.arange(n)
+        rng = self._random_state
+        divergence_threshold = None
+
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    # Same draws as sklearn.utils.shuffle on the index array.
+                    perm = np.arange(n)
+                    rng.shuffle(perm)
+                    sample_idx = sample_idx[perm]
+                    if dense:
+                        np.take(X, sample_idx, axis=0, out=X_s)
+                        np.take(Y, sample_idx, axis=0, out=Y_s)
+                        if sw is not None:
+                            np.take(sw, sample_idx, out=sw_s)
+                    else:
+                        X_s, Y_s = X[sample_idx], Y[sample_idx]
+                        sw_s = None if sw is None else sw[sample_idx]
+                else:
+                    X_s, Y_s, sw_s = X, Y, sw
+
+                accumulated_loss = 0.0
+                for start in range(0, n, batch_size):
+                    stop = min(start + batch_size, n)
+                    m = stop - start
+                    if m == batch_size:
+                        a_b, d_b, P_b = acts, deltas, P
+                    else:
+                        a_b = [a[:m] for a in acts]
+                        d_b = [d[:m] for d in deltas]
+                        P_b = P[:m]
+                    sw_b = None if sw_s is None else sw_s[start:stop]
+                    loss = self._loss_grad(
+                        flat,
+                        penalty,
+                        X_s[start:stop],
+                        Y_s[start:stop],
+                        sw_b,
+                        a_b,
+                        d_b,
+                        P_b,
+                    )
+                    if loss is None:
+                        continue
+                    if not np.isfinite(loss):
+                        raise _Diverged
+                    if divergence_threshold is None:
+                        divergence_threshold = _DIVERGENCE_FACTOR * max(
+                            loss, _DIVERGENCE_FLOOR
+                        )
+                    accumulated_loss += loss * m
+                    optimizer.update(flat.params, flat.grad)
+
+                self.n_iter_ += 1
+                self.loss_ = accumulated_loss / n
+                self.t_ += n
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+                if not np.isfinite(flat.params).all() or (
+                    divergence_threshold is not None
+                    and self.loss_ > divergence_threshold
+                ):
+                    raise _Diverged
+
+                self._update_no_improvement_count(
+                    flat,
+                    early_stopping,
+                    X_val if early_stopping else None,
+                    Y_val if early_stopping else None,
+                    sw_val if early_stopping else None,
+                )
+                optimizer.iteration_ends(self.t_)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = "Validation score" if early_stopping else "Training loss"
+                    msg = (
+                        f"{what} did not improve more than tol={self.tol:f} for "
+                        f"{self.n_iter_no_change} consecutive epochs."
+                    )
+                    if optimizer.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter})"
+                        " reached and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                        stacklevel=2,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=2)
+
+        if early_stopping and self._best_params is not None:
+            flat.params[...] = self._best_params
+        self._best_params = None
+
+    def _update_no_improvement_count(self, flat, early_stopping, X_val, Y_val, sw_val):
+        if early_stopping:
+            score = self._score_raw(flat.network, X_val, Y_val, sw_val)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_params = flat.params.copy()
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    # ------------------------------------------------------------------
+    def _raw_output(self, X):
+        """Raw outputs (before the output link) for validated X."""
+        return self._network().forward(X)
+
+    def _check_solver(self):
+        return self.solver in _STOCHASTIC_SOLVERS
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _lbfgs_iprint(iprint):
+    """scipy deprecated ``iprint``; scikit-learn's helper knows which to pass."""
+    try:
+        from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+    except ImportError:  # pragma: no cover - depends on the installed sklearn
+        return {}
+    return _get_additional_lbfgs_options_dict("iprint", iprint)

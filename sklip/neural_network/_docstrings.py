@@ -1,0 +1,155 @@
+"""Parameter and attribute documentation shared by both estimators."""
+
+PENALTY_PARAGRAPH = """\
+The penalty controls the network's Lipschitz constant.  For a ReLU network,
+``||f(x1) - f(x2)|| <= prod_l ||W_l||_2 * ||x1 - x2||``, so shrinking the
+layers' spectral norms bounds how much a small input change can move the
+output.  With ``penalty="spectral"`` (spectral norm regularisation, Yoshida &
+Miyato, 2017) the objective is::
+
+    loss + 0.5 * alpha * sum_l sigma_max(W_l) ** 2 / s
+
+where ``s`` is the sample-weight sum of the current mini-batch (the whole
+training set for lbfgs), exactly scikit-learn's scaling of its L2 term.  The
+top singular pair of each layer is tracked by power iteration that persists
+between updates (``n_power_iterations`` steps per update; to convergence under
+lbfgs so that the objective is deterministic).  ``penalty="frobenius"`` is
+scikit-learn's L2 weight decay ``0.5 * alpha * sum_l ||W_l||_F ** 2 / s``, a
+looser surrogate since ``||W||_2 <= ||W||_F``; it reproduces scikit-learn's
+MLP for the same ``alpha`` and ``random_state``.  Intercepts are not
+penalised."""
+
+PARAMETERS = """\
+hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+    The ith element is the number of neurons in the ith hidden layer.
+
+activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+    Activation function for the hidden layers.
+
+solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+    The solver for weight optimization: quasi-Newton 'lbfgs' (full batch,
+    preserves float32 input), stochastic gradient descent 'sgd', or 'adam'.
+
+alpha : float, default=0.0001
+    Strength lambda of the penalty, divided by the sample-weight sum of the
+    mini-batch as in scikit-learn. Ignored when ``penalty="none"``.
+
+penalty : {'spectral', 'frobenius', 'none'}, default='spectral'
+    Weight penalty: the squared spectral norm of each layer, scikit-learn's
+    squared Frobenius norm (L2), or none.
+
+n_power_iterations : int, default=1
+    Power-iteration steps per update used to estimate each layer's top
+    singular pair for ``penalty="spectral"`` with the stochastic solvers.
+
+batch_size : int or 'auto', default='auto'
+    Mini-batch size for the stochastic solvers; 'auto' is
+    ``min(200, n_samples)``.
+
+learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+    Learning rate schedule for ``solver='sgd'``.
+
+learning_rate_init : float, default=0.001
+    Initial learning rate of 'sgd' and 'adam'.
+
+power_t : float, default=0.5
+    Exponent of the 'invscaling' schedule.
+
+max_iter : int, default=200
+    Maximum number of epochs (stochastic solvers) or iterations (lbfgs).
+
+shuffle : bool, default=True
+    Whether to shuffle samples in each epoch (stochastic solvers).
+
+random_state : int, RandomState instance or None, default=None
+    Seeds weight initialization, shuffling, the early-stopping split and the
+    power-iteration start vectors. Pass an int for reproducible fits.
+
+tol : float, default=1e-4
+    Tolerance on the loss or validation score improvement (stochastic
+    solvers), or the projected-gradient tolerance of lbfgs.
+
+verbose : bool, default=False
+    Whether to print progress messages.
+
+warm_start : bool, default=False
+    Reuse the previous solution (and power-iteration vectors) as the start.
+
+momentum : float, default=0.9
+    Momentum for 'sgd'.
+
+nesterovs_momentum : bool, default=True
+    Whether to use Nesterov's momentum with 'sgd'.
+
+early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the training data and stop when the
+    validation score stalls. The split is stratified for binary and multiclass
+    targets whenever every class can appear on both sides.
+
+validation_fraction : float, default=0.1
+    Fraction of training data held out for early stopping.
+
+beta_1 : float, default=0.9
+    Decay rate of Adam's first moment estimates.
+
+beta_2 : float, default=0.999
+    Decay rate of Adam's second moment estimates.
+
+epsilon : float, default=1e-8
+    Numerical stability term of Adam.
+
+n_iter_no_change : int, default=10
+    Number of epochs without ``tol`` improvement before stopping.
+
+max_fun : int, default=15000
+    Maximum number of loss evaluations for lbfgs."""
+
+ATTRIBUTES = """\
+loss_ : float
+    The objective (data loss plus penalty) at the end of training.
+
+best_loss_ : float or None
+    Minimum of ``loss_curve_``; None when ``early_stopping=True``.
+
+loss_curve_ : list of float
+    Objective per epoch (stochastic solvers) or per iteration (lbfgs).
+
+validation_scores_ : list of float or None
+    Validation score per epoch when ``early_stopping=True``.
+
+best_validation_score_ : float or None
+    Best validation score when ``early_stopping=True``.
+
+t_ : int
+    Number of training samples seen by the solver.
+
+coefs_ : list of ndarray of shape (n_in, n_out)
+    Weight matrix of each layer.
+
+intercepts_ : list of ndarray of shape (n_out,)
+    Bias vector of each layer.
+
+n_features_in_ : int
+    Number of features seen during fit.
+
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Names of features seen during fit, when they are all strings.
+
+n_iter_ : int
+    Number of iterations the solver ran.
+
+n_layers_ : int
+    Number of layers, input and output included.
+
+n_outputs_ : int
+    Number of outputs.
+
+out_activation_ : str
+    Name of the output activation."""
+
+REFERENCES = """\
+Yoshida, Y. and Miyato, T. (2017). "Spectral Norm Regularization for
+Improving the Generalizability of Deep Learning". arXiv:1705.10941.
+
+Kingma, D. and Ba, J. (2014). "Adam: A method for stochastic optimization".
+arXiv:1412.6980."""

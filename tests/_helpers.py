@@ -1,0 +1,41 @@
+"""Shared test utilities: the training objective as a function of the flat
+parameter vector, evaluated through the estimators' own engine."""
+
+import numpy as np
+
+
+def objective_and_gradient(est, X, y, sample_weight=None):
+    """Return ``f(theta) -> (loss, grad)`` and a starting ``theta``.
+
+    ``est`` is initialised exactly as ``fit`` would, and the objective is the
+    deterministic (lbfgs) form, so its gradient can be checked by finite
+    differences.
+    """
+    from sklearn.utils import check_random_state
+
+    X, Y, _ = est._validate_input(X, y, incremental=False, reset=True)
+    Y = Y.astype(X.dtype)
+    layer_units = [X.shape[1], *est._hidden_layer_sizes(), Y.shape[1]]
+    est._random_state = check_random_state(est.random_state)
+    flat = est._init_state(layer_units, X.dtype, est._random_state)
+    penalty = est._make_penalty(flat)
+    acts, deltas = flat.network.allocate(X.shape[0])
+    P = np.empty_like(acts[-1])
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=X.dtype)
+
+    def f(theta):
+        flat.params[...] = theta
+        loss = est._loss_grad(flat, penalty, X, Y, sw, acts, deltas, P, exact=True)
+        return loss, flat.grad.copy()
+
+    return f, flat.params.copy()
+
+
+def numerical_gradient(f, theta, h=1e-6):
+    """Central finite differences of the scalar part of ``f``."""
+    grad = np.empty_like(theta)
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = h
+        grad[i] = (f(theta + e)[0] - f(theta - e)[0]) / (2 * h)
+    return grad
