@@ -1,9 +1,26 @@
-"""sklip: scikit-learn compatible neural networks with certified Lipschitz control."""
+"""sklip: scikit-learn compatible neural networks with certified Lipschitz control.
+
+The public API is re-exported here; each concept lives in its own subpackage:
+
+- :mod:`sklip.neural_network`: ``LipschitzMLPClassifier`` and
+  ``LipschitzMLPRegressor``, trained through the numeric core;
+- :mod:`sklip.lipschitz`: network views of fitted models, certified upper and
+  empirical lower Lipschitz bounds, and the Lipschitz scorer;
+- :mod:`sklip.robustness`: attacks, robustness metrics, certified accuracy,
+  scorers and the robustness curve display.
+"""
 
 from .lipschitz import *  # noqa: F403
 from .lipschitz import __all__ as _lipschitz_all
 from .neural_network import LipschitzMLPClassifier, LipschitzMLPRegressor
+from .robustness import *  # noqa: F403
+from .robustness import __all__ as _robustness_all
 
 __version__ = "0.1.0"
 
-__all__ = ["LipschitzMLPClassifier", "LipschitzMLPRegressor", *_lipschitz_all]
+__all__ = [
+    "LipschitzMLPClassifier",
+    "LipschitzMLPRegressor",
+    *_lipschitz_all,
+    *_robustness_all,
+]

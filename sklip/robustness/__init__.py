@@ -1,0 +1,40 @@
+"""Attacks, robustness metrics, certified accuracy, scorers and displays.
+
+- :func:`perturb`: noise, FGSM and PGD perturbations within an L2/Linf ball;
+- :func:`robust_accuracy`, :func:`prediction_stability`, :func:`robust_r2`,
+  :func:`max_output_deviation`: scores under attack;
+- :func:`certified_radius`, :func:`certified_accuracy`,
+  :func:`certified_max_output_deviation`: guarantees from Lipschitz bounds;
+- :func:`make_robustness_scorer`: any of the above for model selection;
+- :class:`RobustnessCurveDisplay`: score against perturbation size.
+
+All radii ``eps`` are in raw input units (before any Pipeline preprocessing).
+"""
+
+from ._attacks import perturb
+from ._certify import (
+    certified_accuracy,
+    certified_max_output_deviation,
+    certified_radius,
+)
+from ._display import RobustnessCurveDisplay
+from ._metrics import (
+    max_output_deviation,
+    prediction_stability,
+    robust_accuracy,
+    robust_r2,
+)
+from ._scorer import make_robustness_scorer
+
+__all__ = [
+    "RobustnessCurveDisplay",
+    "certified_accuracy",
+    "certified_max_output_deviation",
+    "certified_radius",
+    "make_robustness_scorer",
+    "max_output_deviation",
+    "perturb",
+    "prediction_stability",
+    "robust_accuracy",
+    "robust_r2",
+]

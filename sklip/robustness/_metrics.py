@@ -1,0 +1,396 @@
+"""Empirical robustness metrics: the model's score on attacked inputs.
+
+Each metric accepts one ``eps`` or an array of them. Per sample, the worst
+point found at any radius ``<= eps`` (including the clean point, ``delta = 0``)
+counts at ``eps``: all of them lie in the eps-ball, so this is still a valid
+attack, and it makes every curve monotone in ``eps`` by construction (a fresh
+attack at a larger radius can miss a point found at a smaller one).
+"""
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.metrics import r2_score
+
+from ._attacks import perturb
+from ._common import (
+    check_attack,
+    check_classifier,
+    check_clip,
+    check_eps,
+    check_norm,
+    check_positive_int,
+    check_regressor,
+    check_sample_weight_length,
+    check_step_size,
+    check_target_length,
+    check_X,
+    make_rng,
+)
+
+_ATTACK_DOC = """
+    attack : {"pgd", "fgsm", "noise"}, default="pgd"
+        See :func:`perturb`.
+    norm : {2, np.inf}, default=2
+        Norm of the perturbation ball.
+    n_iter, step_size, n_restarts, clip, random_state
+        Passed to :func:`perturb`."""
+
+
+def _check_attack_params(attack, norm, n_iter, step_size, n_restarts):
+    check_attack(attack)
+    check_norm(norm)
+    check_positive_int(n_iter, "n_iter")
+    check_positive_int(n_restarts, "n_restarts")
+    check_step_size(step_size)
+
+
+def _worst_predictions(estimator, X, y_attack, eps, badness, attack_kwargs):
+    """Per radius, the predictions at the worst point found so far.
+
+    Yields ``(index, predictions)`` for the radii of ``eps`` in increasing
+    order, where ``index`` points into ``eps``. ``badness(pred)`` scores each
+    sample (larger is worse for the model).
+    """
+    pred = estimator.predict(X)
+    if is_classifier(estimator) and np.ndim(pred) != 1:
+        raise ValueError(
+            "Multilabel and multi-output classifiers are not supported; "
+            f"{type(estimator).__name__} predicts shape {np.shape(pred)}."
+        )
+    bad = badness(pred)
+    # A RandomState/None seed becomes one Generator shared by all radii; an
+    # int gives every radius the same draws, as a scorer would.
+    random_state = attack_kwargs.pop("random_state")
+    if not isinstance(random_state, (int, np.integer)):
+        random_state = make_rng(random_state)
+    for i in np.argsort(eps, kind="stable"):
+        if eps[i] > 0:
+            X_adv = perturb(
+                estimator,
+                X,
+                y_attack,
+                eps=eps[i],
+                random_state=random_state,
+                **attack_kwargs,
+            )
+            cand = estimator.predict(X_adv)
+            cand_bad = badness(cand)
+            worse = cand_bad > bad
+            pred = pred.copy()
+            pred[worse] = cand[worse]
+            bad = np.where(worse, cand_bad, bad)
+        yield i, pred
+
+
+def _evaluate(estimator, X, y_attack, eps, badness, score, attack_kwargs):
+    """``score(worst_pred)`` for every radius; float for a scalar ``eps``."""
+    eps_arr = np.atleast_1d(eps)
+    out = np.empty(eps_arr.shape[0])
+    for i, pred in _worst_predictions(
+        estimator, X, y_attack, eps_arr, badness, attack_kwargs
+    ):
+        out[i] = score(pred)
+    return out if np.ndim(eps) else float(out[0])
+
+
+def _prepare(estimator, X, y, eps, clip, attack, norm, n_iter, step_size, n_restarts):
+    eps = check_eps(eps, allow_array=True)
+    _check_attack_params(attack, norm, n_iter, step_size, n_restarts)
+    X = check_X(estimator, X)
+    if y is not None:
+        y = check_target_length(y, X)
+    check_clip(clip, X)
+    return eps, X, y
+
+
+def robust_accuracy(
+    estimator,
+    X,
+    y,
+    *,
+    eps,
+    attack="pgd",
+    norm=2,
+    n_iter=20,
+    step_size=None,
+    n_restarts=1,
+    clip=None,
+    random_state=None,
+    sample_weight=None,
+):
+    """Accuracy of a classifier under perturbations of size ``eps``.
+
+    A sample counts when the prediction at the clean point and at every
+    perturbed point found (Madry et al., 2018; Goodfellow et al., 2015) is
+    correct. ``eps=0`` gives the plain accuracy. An empirical *upper* bound
+    of the true robust accuracy; :func:`certified_accuracy` is a lower bound.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+    X : array-like of shape (n_samples, n_features)
+        Clean inputs, raw units.
+    y : array-like of shape (n_samples,)
+        True labels; the attack targets them.
+    eps : float or array-like of shape (n_eps,)
+        Radius (raw input units). An array gives one score per radius,
+        non-increasing in the radius.
+    {attack_doc}
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_eps,)
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklip.robustness import robust_accuracy
+    >>> X, y = make_classification(n_samples=100, random_state=0)
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> robust_accuracy(clf, X, y, eps=0.0) == clf.score(X, y)
+    True
+    >>> scores = robust_accuracy(clf, X, y, eps=[0.0, 0.5, 2.0], random_state=0)
+    >>> bool(scores[0] >= scores[1] >= scores[2])
+    True
+    """
+    check_classifier(estimator, "robust_accuracy")
+    eps, X, y = _prepare(
+        estimator, X, y, eps, clip, attack, norm, n_iter, step_size, n_restarts
+    )
+    y = np.asarray(y)
+    sample_weight = check_sample_weight_length(sample_weight, X)
+    kwargs = dict(
+        attack=attack,
+        norm=norm,
+        n_iter=n_iter,
+        step_size=step_size,
+        n_restarts=n_restarts,
+        clip=clip,
+        random_state=random_state,
+    )
+    return _evaluate(
+        estimator,
+        X,
+        y,
+        eps,
+        badness=lambda p: (p != y).astype(np.float64),
+        score=lambda p: np.average(p == y, weights=sample_weight),
+        attack_kwargs=kwargs,
+    )
+
+
+def prediction_stability(
+    estimator,
+    X,
+    *,
+    eps,
+    attack="pgd",
+    norm=2,
+    n_iter=20,
+    step_size=None,
+    n_restarts=1,
+    clip=None,
+    random_state=None,
+    sample_weight=None,
+):
+    """Fraction of samples whose predicted class survives the attack.
+
+    Labels are not needed: the attack targets the model's own predictions.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+    X : array-like of shape (n_samples, n_features)
+    eps : float or array-like of shape (n_eps,)
+        Radius (raw input units).
+    {attack_doc}
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    stability : float or ndarray of shape (n_eps,)
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklip.robustness import prediction_stability
+    >>> X, y = make_classification(n_samples=100, random_state=0)
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> prediction_stability(clf, X, eps=0.0)
+    1.0
+    """
+    check_classifier(estimator, "prediction_stability")
+    eps, X, _ = _prepare(
+        estimator, X, None, eps, clip, attack, norm, n_iter, step_size, n_restarts
+    )
+    sample_weight = check_sample_weight_length(sample_weight, X)
+    clean = estimator.predict(X)
+    kwargs = dict(
+        attack=attack,
+        norm=norm,
+        n_iter=n_iter,
+        step_size=step_size,
+        n_restarts=n_restarts,
+        clip=clip,
+        random_state=random_state,
+    )
+    return _evaluate(
+        estimator,
+        X,
+        None,
+        eps,
+        badness=lambda p: (p != clean).astype(np.float64),
+        score=lambda p: np.average(p == clean, weights=sample_weight),
+        attack_kwargs=kwargs,
+    )
+
+
+def _sq_dist(P, T):
+    R = np.asarray(P, dtype=np.float64).reshape(T.shape[0], -1) - T
+    return np.einsum("ij,ij->i", R, R)
+
+
+def robust_r2(
+    estimator,
+    X,
+    y,
+    *,
+    eps,
+    attack="pgd",
+    norm=2,
+    n_iter=20,
+    step_size=None,
+    n_restarts=1,
+    clip=None,
+    random_state=None,
+    sample_weight=None,
+):
+    """R^2 of a regressor at the worst points found within ``eps``.
+
+    The attack maximises each sample's squared error against ``y``.
+
+    Parameters
+    ----------
+    estimator : fitted regressor
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+    eps : float or array-like of shape (n_eps,)
+        Radius (raw input units).
+    {attack_doc}
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_eps,)
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklip.robustness import robust_r2
+    >>> X, y = make_regression(n_samples=50, n_features=3, random_state=0)
+    >>> reg = Ridge().fit(X, y)
+    >>> robust_r2(reg, X, y, eps=0.0) == reg.score(X, y)
+    True
+    """
+    check_regressor(estimator, "robust_r2")
+    eps, X, y = _prepare(
+        estimator, X, y, eps, clip, attack, norm, n_iter, step_size, n_restarts
+    )
+    sample_weight = check_sample_weight_length(sample_weight, X)
+    T = np.asarray(y, dtype=np.float64).reshape(X.shape[0], -1)
+    kwargs = dict(
+        attack=attack,
+        norm=norm,
+        n_iter=n_iter,
+        step_size=step_size,
+        n_restarts=n_restarts,
+        clip=clip,
+        random_state=random_state,
+    )
+    return _evaluate(
+        estimator,
+        X,
+        y,
+        eps,
+        badness=lambda p: _sq_dist(p, T),
+        score=lambda p: r2_score(y, p, sample_weight=sample_weight),
+        attack_kwargs=kwargs,
+    )
+
+
+def max_output_deviation(
+    estimator,
+    X,
+    *,
+    eps,
+    attack="pgd",
+    norm=2,
+    n_iter=20,
+    step_size=None,
+    n_restarts=1,
+    clip=None,
+    random_state=None,
+    sample_weight=None,
+):
+    """Largest output change ``||f(x + delta) - f(x)||_2`` found by attack.
+
+    A lower estimate of the worst case; :func:`certified_max_output_deviation`
+    gives the certified upper bound ``L * eps``.
+
+    Parameters
+    ----------
+    estimator : fitted regressor
+    X : array-like of shape (n_samples, n_features)
+    eps : float or array-like of shape (n_eps,)
+        Radius (raw input units).
+    {attack_doc}
+    sample_weight : array-like of shape (n_samples,), default=None
+        Only samples with positive weight are considered.
+
+    Returns
+    -------
+    deviation : float or ndarray of shape (n_eps,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sklip.robustness import max_output_deviation
+    >>> reg = LinearRegression().fit([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], [0, 3, 4])
+    >>> round(max_output_deviation(reg, [[0.0, 0.0]], eps=0.1, random_state=0), 6)
+    0.5
+    """
+    check_regressor(estimator, "max_output_deviation")
+    eps, X, _ = _prepare(
+        estimator, X, None, eps, clip, attack, norm, n_iter, step_size, n_restarts
+    )
+    sample_weight = check_sample_weight_length(sample_weight, X)
+    keep = np.ones(X.shape[0], bool) if sample_weight is None else sample_weight > 0
+    clean = np.asarray(estimator.predict(X), dtype=np.float64).reshape(X.shape[0], -1)
+    kwargs = dict(
+        attack=attack,
+        norm=norm,
+        n_iter=n_iter,
+        step_size=step_size,
+        n_restarts=n_restarts,
+        clip=clip,
+        random_state=random_state,
+    )
+    return _evaluate(
+        estimator,
+        X,
+        None,
+        eps,
+        badness=lambda p: _sq_dist(p, clean),
+        score=lambda p: float(np.sqrt(_sq_dist(p, clean)[keep].max(initial=0.0))),
+        attack_kwargs=kwargs,
+    )
+
+
+for _f in (robust_accuracy, prediction_stability, robust_r2, max_output_deviation):
+    _f.__doc__ = _f.__doc__.replace("    {attack_doc}", _ATTACK_DOC.strip("\n"))

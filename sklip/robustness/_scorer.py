@@ -1,0 +1,207 @@
+"""Robustness metrics as scorers for ``GridSearchCV`` and ``cross_validate``."""
+
+import numbers
+
+import numpy as np
+
+from .._scorer import BaseScorer
+from ._certify import certified_accuracy, certified_max_output_deviation
+from ._common import (
+    check_attack,
+    check_eps,
+    check_norm,
+    check_positive_int,
+    check_step_size,
+)
+from ._metrics import (
+    max_output_deviation,
+    prediction_stability,
+    robust_accuracy,
+    robust_r2,
+)
+
+# name -> (function, sign, needs y, uses attack parameters)
+_METRICS = {
+    "robust_accuracy": (robust_accuracy, 1, True, True),
+    "prediction_stability": (prediction_stability, 1, False, True),
+    "certified_accuracy": (certified_accuracy, 1, True, False),
+    "robust_r2": (robust_r2, 1, True, True),
+    "max_output_deviation": (max_output_deviation, -1, False, True),
+    "certified_max_output_deviation": (
+        certified_max_output_deviation,
+        -1,
+        False,
+        False,
+    ),
+}
+
+
+def _seed(random_state):
+    """An int seed (or None) from ``random_state``: scorers must not hold a
+    generator, whose state would differ between candidates and workers."""
+    if random_state is None:
+        return None
+    if isinstance(random_state, numbers.Integral) and not isinstance(
+        random_state, bool
+    ):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(np.iinfo(np.int32).max))
+    raise ValueError(
+        "random_state must be None, an int, a RandomState or a Generator; "
+        f"got {random_state!r}."
+    )
+
+
+class _RobustnessScorer(BaseScorer):
+    """Scores a fitted model by a robustness metric at a fixed radius."""
+
+    _factory_name = "make_robustness_scorer"
+    # scikit-learn's convention: sample_weight must be requested explicitly
+    # under metadata routing; without routing it is forwarded.
+    _score_metadata = {"sample_weight": None}
+
+    def __init__(
+        self,
+        *,
+        eps,
+        metric,
+        attack,
+        norm,
+        n_iter,
+        step_size,
+        n_restarts,
+        clip,
+        random_state,
+    ):
+        self.eps = eps
+        self.metric = metric
+        self.attack = attack
+        self.norm = norm
+        self.n_iter = n_iter
+        self.step_size = step_size
+        self.n_restarts = n_restarts
+        self.clip = clip
+        self.random_state = random_state
+
+    def _score(self, estimator, X, y=None, sample_weight=None):
+        func, sign, needs_y, attacks = _METRICS[self.metric]
+        if needs_y and y is None:
+            raise ValueError(f"metric={self.metric!r} needs y; got y=None.")
+        if self.metric == "certified_max_output_deviation":
+            return -func(estimator, eps=self.eps, norm=self.norm)
+        args = (estimator, X, y) if needs_y else (estimator, X)
+        kwargs = {"eps": self.eps, "sample_weight": sample_weight}
+        if attacks:
+            kwargs.update(
+                attack=self.attack,
+                norm=self.norm,
+                n_iter=self.n_iter,
+                step_size=self.step_size,
+                n_restarts=self.n_restarts,
+                clip=self.clip,
+                # An int seed: a fresh generator per call, so every
+                # candidate and fold sees the same draws under any n_jobs.
+                random_state=self.random_state,
+            )
+        else:
+            kwargs["norm"] = self.norm
+        return sign * func(*args, **kwargs)
+
+    def _repr_params(self):
+        params = {"eps": self.eps, "metric": self.metric}
+        if _METRICS[self.metric][3]:
+            params.update(attack=self.attack)
+        params["norm"] = self.norm
+        if _METRICS[self.metric][3]:
+            params.update(
+                n_iter=self.n_iter,
+                step_size=self.step_size,
+                n_restarts=self.n_restarts,
+                clip=self.clip,
+                random_state=self.random_state,
+            )
+        return params
+
+
+def make_robustness_scorer(
+    *,
+    eps,
+    metric="robust_accuracy",
+    attack="pgd",
+    norm=2,
+    n_iter=20,
+    step_size=None,
+    n_restarts=1,
+    clip=None,
+    random_state=0,
+):
+    """Make a scorer from a robustness metric at radius ``eps``.
+
+    Greater is better: ``max_output_deviation`` and
+    ``certified_max_output_deviation`` are negated. The scorer accepts
+    ``sample_weight`` (dict ``scoring=`` with ``fit(..., sample_weight=...)``
+    works), supports metadata routing (``set_score_request``) and pickles.
+
+    Parameters
+    ----------
+    eps : float
+        Radius of the perturbation ball, in raw input units.
+    metric : str, default="robust_accuracy"
+        One of ``"robust_accuracy"``, ``"prediction_stability"``,
+        ``"certified_accuracy"`` (classifiers), ``"robust_r2"``,
+        ``"max_output_deviation"``, ``"certified_max_output_deviation"``
+        (regressors).
+    attack : {"pgd", "fgsm", "noise"}, default="pgd"
+        See :func:`perturb` (Goodfellow et al., 2015; Madry et al., 2018).
+    norm : {2, np.inf}, default=2
+        Norm of the perturbation ball.
+    n_iter, step_size, n_restarts, clip
+        Passed to :func:`perturb`.
+    random_state : int, RandomState, Generator or None, default=0
+        Kept as an int seed (drawn once here from a RandomState/Generator):
+        each call draws a fresh generator from it, so every candidate and
+        fold sees the same perturbations of the same data and ``n_jobs=1``
+        and ``n_jobs=2`` give identical results. ``None`` draws fresh
+        randomness on every call (not reproducible).
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y=None, sample_weight=None)``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklip.robustness import make_robustness_scorer
+    >>> X, y = make_classification(n_samples=80, random_state=0)
+    >>> scoring = {
+    ...     "accuracy": "accuracy",
+    ...     "robust": make_robustness_scorer(eps=0.5),
+    ... }
+    >>> search = GridSearchCV(
+    ...     LogisticRegression(), {"C": [0.01, 1.0]}, scoring=scoring,
+    ...     refit="robust",
+    ... ).fit(X, y)
+    >>> search.cv_results_["mean_test_robust"].shape
+    (2,)
+    >>> make_robustness_scorer(eps=0.5, metric="certified_accuracy")
+    make_robustness_scorer(eps=0.5, metric='certified_accuracy', norm=2)
+    """
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {sorted(_METRICS)}; got {metric!r}.")
+    return _RobustnessScorer(
+        eps=check_eps(eps),
+        metric=metric,
+        attack=check_attack(attack),
+        norm=check_norm(norm),
+        n_iter=check_positive_int(n_iter, "n_iter"),
+        step_size=check_step_size(step_size),
+        n_restarts=check_positive_int(n_restarts, "n_restarts"),
+        clip=clip,
+        random_state=_seed(random_state),
+    )
