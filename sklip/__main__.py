@@ -15,7 +15,7 @@ from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wi
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MinMaxScaler
 
 DATASETS = {
     "digits": load_digits,
@@ -79,8 +79,9 @@ def build_parser():
     parser.add_argument(
         "--eps",
         type=float,
-        default=0.5,
-        help="L2 attack radius, in standardised feature units times the scale",
+        default=None,
+        help="L2 attack radius in raw input units; default: 10%% of the median "
+        "distance of the training samples to their mean",
     )
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print JSON lines")
@@ -101,6 +102,9 @@ def run(args):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=args.random_state
     )
+    if args.eps is None:
+        spread = np.linalg.norm(X_train - X_train.mean(axis=0), axis=1)
+        args.eps = float(0.1 * np.median(spread))
     runs = [
         (penalty, alpha)
         for penalty in args.penalties
@@ -109,7 +113,7 @@ def run(args):
     results = []
     for penalty, alpha in runs:
         model = make_pipeline(
-            StandardScaler(),
+            MinMaxScaler(),
             LipschitzMLPClassifier(
                 hidden_layer_sizes=tuple(args.hidden),
                 penalty=penalty,
@@ -161,7 +165,7 @@ def main(argv=None):
         return 0
     print(
         f"data={args.data} hidden={tuple(args.hidden)} "
-        f"eps={args.eps} (L2, raw input units)"
+        f"eps={args.eps:.4g} (L2, raw input units)"
     )
     header = (
         f"{'penalty':10s} {'alpha':>6s} {'acc':>6s} {'L upper':>10s} {'L lower':>9s} "
