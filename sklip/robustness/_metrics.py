@@ -93,14 +93,37 @@ def _evaluate(estimator, X, y_attack, eps, badness, score, attack_kwargs):
     return out if np.ndim(eps) else float(out[0])
 
 
-def _prepare(estimator, X, y, eps, clip, attack, norm, n_iter, step_size, n_restarts):
+_ATTACK_PARAMS = (
+    "attack",
+    "norm",
+    "n_iter",
+    "step_size",
+    "n_restarts",
+    "clip",
+    "random_state",
+)
+
+
+def _prepare(estimator, X, y, eps, params):
+    """Validate a metric's inputs; ``params`` holds its attack parameters.
+
+    Returns ``(eps, X, y, attack_kwargs)`` with ``attack_kwargs`` ready for
+    :func:`perturb`.
+    """
+    kwargs = {name: params[name] for name in _ATTACK_PARAMS}
     eps = check_eps(eps, allow_array=True)
-    _check_attack_params(attack, norm, n_iter, step_size, n_restarts)
+    _check_attack_params(
+        kwargs["attack"],
+        kwargs["norm"],
+        kwargs["n_iter"],
+        kwargs["step_size"],
+        kwargs["n_restarts"],
+    )
     X = check_X(estimator, X)
     if y is not None:
         y = check_target_length(y, X)
-    check_clip(clip, X)
-    return eps, X, y
+    check_clip(kwargs["clip"], X)
+    return eps, X, y, kwargs
 
 
 def robust_accuracy(
@@ -157,20 +180,9 @@ def robust_accuracy(
     True
     """
     check_classifier(estimator, "robust_accuracy")
-    eps, X, y = _prepare(
-        estimator, X, y, eps, clip, attack, norm, n_iter, step_size, n_restarts
-    )
+    eps, X, y, kwargs = _prepare(estimator, X, y, eps, locals())
     y = np.asarray(y)
     sample_weight = check_sample_weight_length(sample_weight, X)
-    kwargs = dict(
-        attack=attack,
-        norm=norm,
-        n_iter=n_iter,
-        step_size=step_size,
-        n_restarts=n_restarts,
-        clip=clip,
-        random_state=random_state,
-    )
     return _evaluate(
         estimator,
         X,
@@ -224,20 +236,9 @@ def prediction_stability(
     1.0
     """
     check_classifier(estimator, "prediction_stability")
-    eps, X, _ = _prepare(
-        estimator, X, None, eps, clip, attack, norm, n_iter, step_size, n_restarts
-    )
+    eps, X, _, kwargs = _prepare(estimator, X, None, eps, locals())
     sample_weight = check_sample_weight_length(sample_weight, X)
     clean = estimator.predict(X)
-    kwargs = dict(
-        attack=attack,
-        norm=norm,
-        n_iter=n_iter,
-        step_size=step_size,
-        n_restarts=n_restarts,
-        clip=clip,
-        random_state=random_state,
-    )
     return _evaluate(
         estimator,
         X,
@@ -298,20 +299,9 @@ def robust_r2(
     True
     """
     check_regressor(estimator, "robust_r2")
-    eps, X, y = _prepare(
-        estimator, X, y, eps, clip, attack, norm, n_iter, step_size, n_restarts
-    )
+    eps, X, y, kwargs = _prepare(estimator, X, y, eps, locals())
     sample_weight = check_sample_weight_length(sample_weight, X)
     T = np.asarray(y, dtype=np.float64).reshape(X.shape[0], -1)
-    kwargs = dict(
-        attack=attack,
-        norm=norm,
-        n_iter=n_iter,
-        step_size=step_size,
-        n_restarts=n_restarts,
-        clip=clip,
-        random_state=random_state,
-    )
     return _evaluate(
         estimator,
         X,
@@ -366,21 +356,10 @@ def max_output_deviation(
     0.5
     """
     check_regressor(estimator, "max_output_deviation")
-    eps, X, _ = _prepare(
-        estimator, X, None, eps, clip, attack, norm, n_iter, step_size, n_restarts
-    )
+    eps, X, _, kwargs = _prepare(estimator, X, None, eps, locals())
     sample_weight = check_sample_weight_length(sample_weight, X)
     keep = np.ones(X.shape[0], bool) if sample_weight is None else sample_weight > 0
     clean = np.asarray(estimator.predict(X), dtype=np.float64).reshape(X.shape[0], -1)
-    kwargs = dict(
-        attack=attack,
-        norm=norm,
-        n_iter=n_iter,
-        step_size=step_size,
-        n_restarts=n_restarts,
-        clip=clip,
-        random_state=random_state,
-    )
     return _evaluate(
         estimator,
         X,
