@@ -53,7 +53,6 @@ _FITTED_ATTRIBUTES = (
     "_optimizer",
     "_power_vectors",
     "_no_improvement_count",
-    "_best_params",
 )
 
 
@@ -461,10 +460,12 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
             self._optimizer = self._make_optimizer(flat)
         optimizer = self._optimizer
         penalty = self._make_penalty(flat)
-        self._best_params = None
         early_stopping = self.early_stopping
+        X_val = Y_val = sw_val = best_params = None
         if early_stopping:
             X, X_val, Y, Y_val, sw, sw_val = self._validation_split(X, Y, sw, strata)
+            best_params = np.empty_like(flat.params)
+            found_best = False
         n = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n)
@@ -552,13 +553,11 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                 ):
                     raise _Diverged
 
-                self._update_no_improvement_count(
-                    flat,
-                    early_stopping,
-                    X_val if early_stopping else None,
-                    Y_val if early_stopping else None,
-                    sw_val if early_stopping else None,
-                )
+                if self._update_no_improvement_count(
+                    flat, early_stopping, X_val, Y_val, sw_val
+                ):
+                    np.copyto(best_params, flat.params)
+                    found_best = True
                 optimizer.iteration_ends(self.t_)
 
                 if self._no_improvement_count > self.n_iter_no_change:
@@ -583,11 +582,12 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=2)
 
-        if early_stopping and self._best_params is not None:
-            flat.params[...] = self._best_params
-        self._best_params = None
+        if early_stopping and found_best:
+            flat.params[...] = best_params
 
     def _update_no_improvement_count(self, flat, early_stopping, X_val, Y_val, sw_val):
+        """Update the stopping counters; True when the validation score
+        reached a new best (the caller keeps those weights)."""
         if early_stopping:
             score = self._score_raw(flat.network, X_val, Y_val, sw_val)
             self.validation_scores_.append(score)
@@ -599,7 +599,7 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                 self._no_improvement_count = 0
             if score > self.best_validation_score_:
                 self.best_validation_score_ = score
-                self._best_params = flat.params.copy()
+                return True
         else:
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
                 self._no_improvement_count += 1
@@ -607,6 +607,7 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                 self._no_improvement_count = 0
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
+        return False
 
     # ------------------------------------------------------------------
     def _raw_output(self, X):
