@@ -41,23 +41,33 @@ def _softmax(Z):
     return Z
 
 
+# Derivatives overwrite A (the activation output, dead once the weight
+# gradient that reads it is computed) with the slope phi'(Z), so that
+# backpropagation allocates nothing per mini-batch.
+
+
 def _identity_derivative(A, delta):
     return delta
 
 
 def _relu_derivative(A, delta):
-    # A is the activation output, so A > 0 exactly where the unit is active.
-    # Multiplying by the boolean mask avoids a slow boolean-indexed write.
-    return np.multiply(delta, A > 0, out=delta)
+    # A > 0 exactly where the unit is active.
+    np.greater(A, 0, out=A)
+    delta *= A
+    return delta
 
 
 def _tanh_derivative(A, delta):
-    delta *= 1 - A * A
+    np.multiply(A, A, out=A)
+    np.subtract(1, A, out=A)
+    delta *= A
     return delta
 
 
 def _logistic_derivative(A, delta):
-    delta *= A * (1 - A)
+    delta *= A
+    np.subtract(1, A, out=A)
+    delta *= A
     return delta
 
 
@@ -73,7 +83,8 @@ class Activation:
         ``forward(Z)`` overwrites ``Z`` with ``phi(Z)`` and returns it.
     derivative : callable
         ``derivative(A, delta)`` multiplies ``delta`` in place by
-        ``phi'(Z)``, written as a function of the output ``A = phi(Z)``.
+        ``phi'(Z)``, written as a function of the output ``A = phi(Z)``;
+        ``A`` is used as scratch space and overwritten.
     lipschitz : float
         Lipschitz constant of ``phi``.
     averaged : bool

@@ -161,7 +161,9 @@ class Network:
         X : {ndarray, sparse matrix} of shape (n_samples, n_features)
             The input given to :meth:`forward`.
         activations : list of ndarray
-            As filled by :meth:`forward`.
+            As filled by :meth:`forward`. The hidden ones
+            (``activations[:-1]``) are overwritten with the activation slopes
+            once read; the raw outputs ``activations[-1]`` are kept.
         deltas : list of ndarray
             Buffers; ``deltas[-1]`` must hold the output gradient on entry.
             The others are overwritten.
