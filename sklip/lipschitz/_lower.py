@@ -7,13 +7,12 @@ upper bound must be at least this value, which is what makes it a useful test
 oracle and a measure of how tight the upper bounds are.
 """
 
-import numbers
-
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
 
 from .._network import Network
+from .._validation import check_count, check_samples
 from ._view import as_network
 
 # Rows per Jacobian batch are chosen so that a batch holds about this many
@@ -43,17 +42,6 @@ def _jacobian_norms(network, X):
         for start in range(0, X.shape[0], rows)
     ]
     return np.concatenate(norms)
-
-
-def _check_count(value, name, minimum):
-    if (
-        not isinstance(value, numbers.Integral)
-        or isinstance(value, bool)
-        or value < minimum
-    ):
-        raise ValueError(
-            f"The '{name}' parameter must be an int >= {minimum}; got {value!r}."
-        )
 
 
 def lipschitz_lower_bound(
@@ -133,17 +121,12 @@ def lipschitz_lower_bound(
     >>> round(lipschitz_lower_bound(reg, X, random_state=0), 6)
     5.0
     """
-    _check_count(n_restarts, "n_restarts", 1)
-    _check_count(n_iter, "n_iter", 0)
+    check_count(n_restarts, "n_restarts", 1)
+    check_count(n_iter, "n_iter", 0)
     network = _float64_network(as_network(estimator))
-    X = check_array(X, accept_sparse="csr", dtype=np.float64, input_name="X")
+    X = check_samples(X, network.n_features_in, accept_sparse=True)
     if sp.issparse(X):
         X = X.toarray()
-    if X.shape[1] != network.n_features_in:
-        raise ValueError(
-            f"X has {X.shape[1]} features, but the model is expecting "
-            f"{network.n_features_in} features as input."
-        )
     sigma = _jacobian_norms(network, X)
     best_row = int(np.argmax(sigma))
     best, best_point = float(sigma[best_row]), X[best_row].copy()

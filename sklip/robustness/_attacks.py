@@ -8,13 +8,13 @@ the units of the data given to ``fit``/``predict``.
 import numpy as np
 from sklearn.base import is_classifier
 
+from .._validation import check_count
 from ..lipschitz import as_network
 from ._common import (
     check_attack,
     check_clip,
     check_eps,
     check_norm,
-    check_positive_int,
     check_step_size,
     check_target_length,
     check_X,
@@ -324,8 +324,8 @@ def perturb(
     eps = check_eps(eps)
     attack = check_attack(attack)
     norm = check_norm(norm)
-    n_iter = check_positive_int(n_iter, "n_iter")
-    n_restarts = check_positive_int(n_restarts, "n_restarts")
+    n_iter = check_count(n_iter, "n_iter")
+    n_restarts = check_count(n_restarts, "n_restarts")
     step_size = check_step_size(step_size)
     X = check_X(estimator, X)
     if y is not None:

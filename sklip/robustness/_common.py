@@ -8,8 +8,9 @@ import numbers
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from .._validation import check_samples
 
 ATTACKS = ("noise", "fgsm", "pgd")
 
@@ -54,12 +55,6 @@ def check_attack(attack):
     return attack
 
 
-def check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
-    return int(value)
-
-
 def check_step_size(step_size):
     if step_size is None:
         return None
@@ -92,14 +87,7 @@ def make_rng(random_state):
 def check_X(estimator, X):
     """Fitted check, then a dense float64 *copy* of ``X`` (never the caller's)."""
     check_is_fitted(estimator)
-    X = check_array(X, dtype=np.float64, copy=True, ensure_all_finite=True)
-    n_features = getattr(estimator, "n_features_in_", None)
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"X has {X.shape[1]} features, but {type(estimator).__name__} "
-            f"expects {n_features}."
-        )
-    return X
+    return check_samples(X, getattr(estimator, "n_features_in_", None), copy=True)
 
 
 def check_clip(clip, X):

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.metrics import r2_score
 
+from .._validation import check_count
 from ._attacks import perturb
 from ._common import (
     check_attack,
@@ -18,7 +19,6 @@ from ._common import (
     check_clip,
     check_eps,
     check_norm,
-    check_positive_int,
     check_regressor,
     check_sample_weight_length,
     check_step_size,
@@ -39,8 +39,8 @@ _ATTACK_DOC = """
 def _check_attack_params(attack, norm, n_iter, step_size, n_restarts):
     check_attack(attack)
     check_norm(norm)
-    check_positive_int(n_iter, "n_iter")
-    check_positive_int(n_restarts, "n_restarts")
+    check_count(n_iter, "n_iter")
+    check_count(n_restarts, "n_restarts")
     check_step_size(step_size)
 
 

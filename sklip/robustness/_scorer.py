@@ -5,12 +5,12 @@ import numbers
 import numpy as np
 
 from .._scorer import BaseScorer
+from .._validation import check_count
 from ._certify import certified_accuracy, certified_max_output_deviation
 from ._common import (
     check_attack,
     check_eps,
     check_norm,
-    check_positive_int,
     check_step_size,
 )
 from ._metrics import (
@@ -199,9 +199,9 @@ def make_robustness_scorer(
         metric=metric,
         attack=check_attack(attack),
         norm=check_norm(norm),
-        n_iter=check_positive_int(n_iter, "n_iter"),
+        n_iter=check_count(n_iter, "n_iter"),
         step_size=check_step_size(step_size),
-        n_restarts=check_positive_int(n_restarts, "n_restarts"),
+        n_restarts=check_count(n_restarts, "n_restarts"),
         clip=clip,
         random_state=_seed(random_state),
     )
