@@ -462,10 +462,10 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
         penalty = self._make_penalty(flat)
         early_stopping = self.early_stopping
         X_val = Y_val = sw_val = best_params = None
+        found_best = False
         if early_stopping:
             X, X_val, Y, Y_val, sw, sw_val = self._validation_split(X, Y, sw, strata)
             best_params = np.empty_like(flat.params)
-            found_best = False
         n = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n)
@@ -582,7 +582,7 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=2)
 
-        if early_stopping and found_best:
+        if found_best:
             flat.params[...] = best_params
 
     def _update_no_improvement_count(self, flat, early_stopping, X_val, Y_val, sw_val):
