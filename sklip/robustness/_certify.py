@@ -24,26 +24,19 @@ from ._common import (
 from ._objectives import _output_link
 
 
-def _pairwise_constants(estimator, n_outputs):
-    """Pairwise constants, never worse than ``sqrt(2) L`` (``||e_c - e_i||_2 =
-    sqrt(2)``) nor ``L`` itself for a single logit."""
-    K = np.asarray(pairwise_lipschitz_bounds(estimator), dtype=np.float64)
-    L = float(lipschitz_bound(estimator))
-    if n_outputs == 1:
-        return np.minimum(K[0, 1], L)
-    return np.minimum(K, np.sqrt(2.0) * L)
-
-
 def _predicted_and_radius(estimator, X):
-    """Predicted class indices and L2 certified radii from the network view."""
+    """Predicted class indices and L2 certified radii from the network view.
+
+    ``X`` has been through ``check_X`` (feature count included). The pairwise
+    constants are already capped at ``sqrt(2) L`` (``||e_c - e_i||_2 =
+    sqrt(2)``) and equal ``L`` for a single logit.
+    """
     network = as_network(estimator)
-    if network.n_features_in != X.shape[1]:
-        raise ValueError(
-            f"X has {X.shape[1]} features; the model expects {network.n_features_in}."
-        )
     F = network.forward(X).astype(np.float64, copy=False)
     n, k = F.shape
-    K = _pairwise_constants(estimator, k)
+    K = np.asarray(pairwise_lipschitz_bounds(estimator), dtype=np.float64)
+    if k == 1:
+        K = K[0, 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         if k == 1:
             z = F[:, 0]
