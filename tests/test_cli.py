@@ -1,78 +1,289 @@
-"""The command line main job."""
+"""The command line, run as a user runs it: a subprocess per command."""
 
-import json
+import os
+import pathlib
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 
-from sklip.__main__ import main
+pd = pytest.importorskip("pandas", reason="the CLI reads CSV with pandas (extra 'cli')")
+pytest.importorskip("matplotlib", reason="the CLI report plots (extra 'cli')")
+
+ROOT = pathlib.Path(__file__).parents[1]
+FAST = ["--quick", "--n-jobs", "1", "--alphas", "1", "--max-iter", "40"]
 
 
-def test_main_job_reports_every_penalty(capsys):
-    code = main(
-        [
-            "--data",
-            "iris",
-            "--alpha",
-            "1",
-            "--hidden",
-            "8",
-            "--max-iter",
-            "30",
-            "--json",
-        ]
+def sklip(*args, cwd):
+    """Run ``python -m sklip ARGS`` on this checkout's sklip."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    env.pop("SKLIP_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "sklip", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    assert code == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["penalty"] for r in rows] == ["none", "frobenius", "spectral"]
-    for r in rows:
-        assert 0 <= r["certified_accuracy"] <= r["robust_accuracy"] + 1e-12
-        assert r["robust_accuracy"] <= r["test_accuracy"] + 1e-12
-        # A certified upper bound is never below an attained lower bound.
-        assert r["lipschitz_upper"] >= r["lipschitz_lower"]
 
 
-def test_main_job_table_output(capsys):
-    main(
-        [
-            "--data",
-            "wine",
-            "--penalties",
-            "spectral",
-            "--alpha",
-            "10",
-            "--hidden",
-            "8",
-            "--max-iter",
-            "20",
-        ]
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A classification CSV (string target in a middle column, a categorical
+    column, missing cells) and a ';'-separated regression CSV."""
+    path = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(0)
+    n = 90
+    a = rng.normal(size=n)
+    b = rng.normal(scale=100.0, size=n)
+    color = rng.choice(["red", "green", "blue"], size=n)
+    label = np.where(a + b / 100 + (color == "red") > 0.3, "yes", "no")
+    frame = pd.DataFrame({"a": a, "species": label, "color": color, "b": b})
+    frame.loc[3, "a"] = np.nan
+    frame.loc[5, "color"] = None
+    frame.loc[7, "b"] = np.nan
+    frame.to_csv(path / "cls.csv", index=False)
+    x1, x2 = rng.normal(size=(2, n))
+    reg = pd.DataFrame({"x1": x1, "y": 2 * x1 - x2, "x2": x2})
+    reg.to_csv(path / "reg.csv", sep=";", index=False)
+    return path
+
+
+def _check_png(path):
+    import matplotlib.image
+
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+    # Not a blank canvas: something was drawn.
+    assert image[..., :3].std() > 0.01
+
+
+def test_search_classification_csv_report_and_saved_model(files):
+    run = sklip(
+        "search",
+        "--data",
+        "cls.csv",
+        "--target",
+        "species",
+        *FAST,
+        "--output",
+        "report",
+        "--save-model",
+        "model.joblib",
+        cwd=files,
     )
-    out = capsys.readouterr().out
-    assert "spectral" in out and "L upper" in out
-
-
-def test_main_job_reads_a_csv(tmp_path, capsys):
-    from sklearn.datasets import load_iris
-
-    X, y = load_iris(return_X_y=True)
-    path = tmp_path / "data.csv"
-    rows = ["a,b,c,d,label"] + [",".join(map(str, [*x, t])) for x, t in zip(X, y)]
-    path.write_text("\n".join(rows))
-    main(
-        [
-            "--data",
-            str(path),
-            "--penalties",
-            "none",
-            "--solver",
-            "lbfgs",
-            "--hidden",
-            "4",
-            "--json",
-        ]
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    out = run.stdout
+    assert "2 numeric, 1 categorical" in out and "classification" in out
+    assert "standard deviations of each feature" in out  # eps printed with its unit
+    assert "penalty=spectral" in run.stderr  # progress on stderr
+    report = pd.read_csv(files / "report" / "cv_results.csv")
+    for column in [
+        "rank",
+        "penalty",
+        "alpha",
+        "mean_accuracy",
+        "std_accuracy",
+        "mean_lipschitz_bound",
+        "mean_robust_accuracy",
+        "mean_certified_accuracy",
+        "mean_fit_time_s",
+        "eps",
+        "eps_units",
+    ]:
+        assert column in report.columns
+    assert sorted(report["penalty"]) == ["frobenius", "none", "spectral"]
+    assert list(report["rank"]) == [1, 2, 3]
+    assert np.all(np.diff(report["mean_accuracy"]) <= 0)  # ranked
+    assert np.all(report["mean_lipschitz_bound"] > 0)
+    # Certified <= robust <= clean, fold by fold hence on average.
+    assert np.all(
+        report["mean_certified_accuracy"] <= report["mean_robust_accuracy"] + 1e-12
     )
-    assert json.loads(capsys.readouterr().out)["test_accuracy"] > 0.5
+    assert np.all(report["mean_robust_accuracy"] <= report["mean_accuracy"] + 1e-12)
+    for png in ("accuracy_vs_lipschitz.png", "robustness_curves.png"):
+        _check_png(files / "report" / png)
+
+    import joblib
+
+    model = joblib.load(files / "model.joblib")
+    frame = pd.read_csv(files / "cls.csv")
+    assert set(model.predict(frame.drop(columns="species"))) <= {"yes", "no"}
+
+    run = sklip(
+        "evaluate",
+        "--model",
+        "model.joblib",
+        "--data",
+        "cls.csv",
+        "--target",
+        "species",
+        cwd=files,
+    )
+    assert run.returncode == 0, run.stderr
+    values = {}
+    for line in run.stdout.splitlines():
+        head, _, tail = line.rpartition(" ")
+        try:
+            values[" ".join(head.split())] = float(tail)
+        except ValueError:
+            pass
+    assert values["accuracy"] == pytest.approx(
+        model.score(frame.drop(columns="species"), frame["species"]), abs=1e-4
+    )
+    bound = values["Lipschitz bound, auto"]
+    assert values["Lipschitz bound, frobenius"] >= values["Lipschitz bound, spectral"]
+    assert values["Lipschitz bound, spectral"] >= bound * (1 - 1e-3)
+    lower = float(
+        next(
+            line.split()[3]
+            for line in run.stdout.splitlines()
+            if line.startswith("Lipschitz lower bound")
+        )
+    )
+    assert 0 < lower <= bound * (1 + 1e-3)
+    assert (
+        values["certified accuracy"]
+        <= values["robust accuracy (PGD)"]
+        <= values["accuracy"]
+    )
 
 
-def test_main_job_bad_data_is_a_clear_error():
-    with pytest.raises(SystemExit, match="--data"):
-        main(["--data", "no-such-file.csv"])
+def test_search_regression_semicolon_csv(files):
+    run = sklip(
+        "search",
+        "--data",
+        "reg.csv",
+        "--sep",
+        ";",
+        "--target",
+        "y",
+        "--task",
+        "regression",
+        *FAST,
+        "--output",
+        "reg-report",
+        "--quiet",
+        cwd=files,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""  # --quiet
+    assert "regression" in run.stdout and "R^2" in run.stdout
+    report = pd.read_csv(files / "reg-report" / "cv_results.csv")
+    assert {"mean_r2", "mean_robust_r2", "mean_lipschitz_bound"} <= set(report.columns)
+    assert np.all(report["mean_robust_r2"] <= report["mean_r2"] + 1e-12)
+    _check_png(files / "reg-report" / "robustness_curves.png")
+
+
+def test_demo_quick_and_bare_sklip(tmp_path):
+    run = sklip(
+        "--quick",
+        "--n-jobs",
+        "1",
+        "--data",
+        "iris",
+        "--penalties",
+        "spectral",
+        "spectral",
+        "none",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "data: iris" in run.stdout
+    report = pd.read_csv(tmp_path / "sklip-report" / "cv_results.csv")
+    # Duplicate penalties are searched once.
+    assert sorted(report["penalty"]) == ["none", "spectral", "spectral"]
+    assert len(report) == 3  # none: 1 candidate; spectral: alphas 1 and 10
+    _check_png(tmp_path / "sklip-report" / "accuracy_vs_lipschitz.png")
+
+
+def test_help_documents_every_option_and_version(tmp_path):
+    import argparse
+
+    from sklip import __version__
+    from sklip.cli import build_parser
+    from sklip.cli._args import Formatter
+
+    run = sklip("--version", cwd=tmp_path)
+    assert run.returncode == 0 and run.stdout.strip() == f"sklip {__version__}"
+    subparsers = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    assert set(subparsers.choices) == {"demo", "search", "evaluate"}
+    for command, parser in subparsers.choices.items():
+        run = sklip(command, "--help", cwd=tmp_path)
+        assert run.returncode == 0
+        formatter = Formatter(prog="sklip")
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            for option in action.option_strings:
+                assert option in run.stdout
+            text = formatter._get_help_string(action)
+            assert "default" in text or "(required)" in text, (command, action.dest)
+
+
+BAD = {
+    "missing file": (["search", "--data", "nope.csv", "--target", "t"], "no such file"),
+    "unknown column": (
+        ["search", "--data", "cls.csv", "--target", "nope"],
+        "no column 'nope'",
+    ),
+    "malformed numbers": (
+        ["search", "--data", "malformed.csv", "--target", "t"],
+        "'oops'",
+    ),
+    "single class": (
+        ["search", "--data", "single.csv", "--target", "t"],
+        "single class",
+    ),
+    "headerless": (
+        ["search", "--data", "headerless.csv", "--target", "0"],
+        "no header",
+    ),
+    "wrong separator": (["search", "--data", "reg.csv", "--target", "y"], "--sep"),
+    "text target for regression": (
+        ["search", "--data", "cls.csv", "--target", "species", "--task", "regression"],
+        "not numeric",
+    ),
+    "negative alpha": (["--alpha", "-1"], "--alpha"),
+    "zero max-iter": (["demo", "--max-iter", "0"], "--max-iter"),
+    "zero hidden": (["demo", "--hidden", "0"], "--hidden"),
+    "one fold": (["demo", "--cv", "1"], "--cv"),
+    "non-number eps": (["demo", "--eps", "abc"], "--eps"),
+    "unknown data set": (["demo", "--data", "mnist"], "--data"),
+    "missing model": (
+        [
+            "evaluate",
+            "--model",
+            "nope.joblib",
+            "--data",
+            "cls.csv",
+            "--target",
+            "species",
+        ],
+        "no such file",
+    ),
+    "not a model": (
+        ["evaluate", "--model", "cls.csv", "--data", "cls.csv", "--target", "species"],
+        "cannot load",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_input_is_one_line_and_exit_2(files, case):
+    (files / "headerless.csv").write_text("5.1,3.5,0\n4.9,3.0,1\n4.7,3.2,0\n")
+    (files / "malformed.csv").write_text("a,b,t\n1,2,x\n3,oops,y\n4,5,x\n6,7,y\n")
+    (files / "single.csv").write_text("a,b,t\n1,2,x\n3,4,x\n4,5,x\n")
+    args, expected = BAD[case]
+    run = sklip(*args, cwd=files)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert expected in lines[0]

@@ -6,7 +6,8 @@
 - :func:`certified_radius`, :func:`certified_accuracy`,
   :func:`certified_max_output_deviation`: guarantees from Lipschitz bounds;
 - :func:`make_robustness_scorer`: any of the above for model selection;
-- :class:`RobustnessCurveDisplay`: score against perturbation size.
+- :class:`RobustnessCurveDisplay`: score against perturbation size;
+- :func:`default_eps`: the default radius every consumer shares.
 
 All radii ``eps`` are in raw input units (before any Pipeline preprocessing).
 """
@@ -25,12 +26,14 @@ from ._metrics import (
     robust_r2,
 )
 from ._scorer import make_robustness_scorer
+from ._units import default_eps
 
 __all__ = [
     "RobustnessCurveDisplay",
     "certified_accuracy",
     "certified_max_output_deviation",
     "certified_radius",
+    "default_eps",
     "make_robustness_scorer",
     "max_output_deviation",
     "perturb",

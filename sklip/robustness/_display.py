@@ -6,6 +6,7 @@ from sklearn.base import is_classifier
 from ._certify import certified_accuracy
 from ._common import check_attack, check_eps, check_norm, check_X
 from ._metrics import robust_accuracy, robust_r2
+from ._units import default_eps
 
 
 def _check_matplotlib(caller):
@@ -22,14 +23,13 @@ def _check_matplotlib(caller):
 _LINESTYLES = {"noise": ":", "fgsm": "-.", "pgd": "-", "certified": "--"}
 
 
-def _default_eps(X, norm):
-    """Eleven radii from 0 to a quarter of the median distance to the mean.
+def _default_eps_grid(X, norm):
+    """Eleven radii from 0 to twice :func:`default_eps` of ``X``.
 
-    A scale-aware default in raw input units; pass ``eps`` for anything else.
+    The shared default radius is the middle point of the grid, so the curve
+    shows it with room on either side; pass ``eps`` for anything else.
     """
-    D = X - X.mean(axis=0)
-    dist = np.abs(D).max(axis=1) if norm == np.inf else np.linalg.norm(D, axis=1)
-    return np.linspace(0.0, 0.25 * float(np.median(dist)), 11)
+    return np.linspace(0.0, 2.0 * default_eps(X, norm=norm), 11)
 
 
 class RobustnessCurveDisplay:
@@ -174,8 +174,9 @@ class RobustnessCurveDisplay:
         y : array-like of shape (n_samples,)
             True labels or targets.
         eps : array-like of shape (n_eps,), default=None
-            Radii in raw input units. None: 11 values from 0 to a quarter of
-            the median distance (in ``norm``) of ``X`` to its mean.
+            Radii in raw input units. None: 11 values from 0 to twice
+            :func:`default_eps` of ``X`` (the default radius is the middle
+            one).
         attacks : tuple of str, default=("noise", "pgd", "certified")
             Curves to draw, among ``"noise"``, ``"fgsm"``, ``"pgd"`` and
             ``"certified"``.
@@ -210,7 +211,7 @@ class RobustnessCurveDisplay:
                 check_attack(attack)
         X_checked = check_X(estimator, X)
         eps = (
-            _default_eps(X_checked, norm)
+            _default_eps_grid(X_checked, norm)
             if eps is None
             else check_eps(eps, allow_array=True)
         )

@@ -1,0 +1,180 @@
+"""Argument parsing shared by the subcommands: one-line errors, typed values."""
+
+import argparse
+import math
+import sys
+
+
+class CLIError(Exception):
+    """A bad input: reported as one line on stderr, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit 2."""
+
+    def error(self, message):
+        # argparse prints the whole usage block before the error; one line
+        # names the problem, ``--help`` gives the usage.
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.exit(2)
+
+
+class Formatter(
+    argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
+):
+    """Shows every option's default in ``--help``; keeps the description's layout."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        # Options whose help already states the default (or that have none).
+        if "default:" in text or "(required)" in text or action.default is None:
+            return text
+        return super()._get_help_string(action)
+
+
+def _number(kind, minimum=None, strict=False, allow_inf=False):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
+        if kind is float and not (math.isfinite(value) or allow_inf):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if minimum is not None and (value <= minimum if strict else value < minimum):
+            relation = ">" if strict else ">="
+            raise argparse.ArgumentTypeError(
+                f"must be {relation} {minimum}, got {text}"
+            )
+        return value
+
+    parse.__name__ = "integer" if kind is int else "number"
+    return parse
+
+
+non_negative_float = _number(float, minimum=0.0)
+positive_float = _number(float, minimum=0.0, strict=True)
+positive_int = _number(int, minimum=1)
+
+
+def fraction(text):
+    value = _number(float, minimum=0.0, strict=True)(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
+    return value
+
+
+def n_jobs(text):
+    value = _number(int)(text)
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"must be -1 (all cores) or >= 1, got {text}")
+    return value
+
+
+def cv_folds(text):
+    value = _number(int, minimum=2)(text)
+    return value
+
+
+def unique(values):
+    """``values`` without repeats, in first-seen order."""
+    return list(dict.fromkeys(values))
+
+
+def add_model_options(parser, *, quick_note):
+    """Options of the model grid, shared by ``demo`` and ``search``."""
+    grid = parser.add_argument_group("model grid")
+    grid.add_argument(
+        "--penalties",
+        nargs="+",
+        choices=["none", "frobenius", "spectral"],
+        default=["none", "frobenius", "spectral"],
+        help="penalties to compare (repeats are ignored)",
+    )
+    grid.add_argument(
+        "--alphas",
+        "--alpha",
+        nargs="+",
+        type=non_negative_float,
+        default=None,
+        metavar="ALPHA",
+        help="penalty strengths to search, >= 0 (equal alphas are not equal "
+        "strength across penalties: ||W||_F^2 sums every squared singular "
+        "value); default: 0.1 0.3 1 3 10 30 100, with --quick 1 10",
+    )
+    grid.add_argument(
+        "--hidden",
+        nargs="+",
+        type=positive_int,
+        default=None,
+        metavar="UNITS",
+        help="hidden layer sizes, each >= 1; default: 64, with --quick 32",
+    )
+    grid.add_argument(
+        "--solver",
+        choices=["adam", "sgd", "lbfgs"],
+        default="adam",
+        help="optimizer",
+    )
+    grid.add_argument(
+        "--max-iter",
+        type=positive_int,
+        default=None,
+        help="training epochs (iterations for lbfgs), >= 1; default: 200, "
+        "with --quick 100",
+    )
+    grid.add_argument(
+        "--cv",
+        type=cv_folds,
+        default=None,
+        help="cross-validation folds, >= 2; default: 5, with --quick 2",
+    )
+    grid.add_argument(
+        "--n-jobs",
+        type=n_jobs,
+        default=2,
+        help="parallel fits in the grid search (-1: all cores)",
+    )
+    grid.add_argument(
+        "--test-size",
+        type=fraction,
+        default=0.25,
+        help="fraction of the rows held out for the final test report",
+    )
+    grid.add_argument(
+        "--random-state", type=int, default=0, help="seed of every random choice"
+    )
+    grid.add_argument("--quick", action="store_true", help=quick_note)
+
+
+def add_eps_options(parser):
+    robust = parser.add_argument_group("perturbations")
+    robust.add_argument(
+        "--eps",
+        type=non_negative_float,
+        default=None,
+        help="L2 radius of the perturbations, in --eps-units; default: "
+        "sklip.robustness.default_eps, 20%% of the root-mean-square distance "
+        "of the samples to their mean (0.2 * sqrt(n_features) in std units: "
+        "0.2 standard deviations per feature)",
+    )
+    robust.add_argument(
+        "--eps-units",
+        choices=["std", "raw"],
+        default="std",
+        help="units of eps, Lipschitz bounds and certificates: 'std' measures "
+        "each feature in its standard deviations (comparable across "
+        "features), 'raw' in the CSV's own units",
+    )
+
+
+def add_output_options(parser, *, default_output):
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--output",
+        default=default_output,
+        metavar="DIR",
+        help="report directory (cv_results.csv and PNG figures); '' for none",
+    )
+    out.add_argument("--quiet", action="store_true", help="no progress on stderr")

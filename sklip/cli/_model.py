@@ -1,0 +1,161 @@
+"""Models the command line trains, and their scores in the chosen units.
+
+A model is ``Pipeline([("encode", encoder), ("net", net)])``: ``encoder``
+turns the CSV's columns into numbers (``"passthrough"`` for numeric data),
+``net`` is a scaler and a sklip MLP, which sklip can bound, attack and
+certify. Scores are computed on ``net`` in the units of :class:`Units`.
+"""
+
+import inspect
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..lipschitz import lipschitz_bound
+from ..neural_network import LipschitzMLPClassifier, LipschitzMLPRegressor
+from ..robustness import certified_accuracy, robust_accuracy, robust_r2
+from ._units import Units
+
+try:  # sklip's own pipeline hands the scaler's map to the penalty.
+    from ..pipeline import make_pipeline as _make_net
+except ImportError:  # pragma: no cover - depends on the library version
+    from sklearn.pipeline import make_pipeline as _make_net
+
+# Whether the robustness functions can perturb a subset of the inputs.
+SUPPORTS_FEATURES = "features" in inspect.signature(robust_accuracy).parameters
+
+METRICS = {
+    "classification": (
+        "accuracy",
+        "lipschitz_bound",
+        "robust_accuracy",
+        "certified_accuracy",
+    ),
+    "regression": ("r2", "lipschitz_bound", "robust_r2"),
+}
+
+
+def make_model(task, encoder, *, hidden, solver, max_iter, random_state):
+    """The pipeline to search over (``penalty`` and ``alpha`` set by the grid)."""
+    estimator = (
+        LipschitzMLPClassifier if task == "classification" else LipschitzMLPRegressor
+    )
+    mlp = estimator(
+        hidden_layer_sizes=tuple(hidden),
+        solver=solver,
+        max_iter=max_iter,
+        random_state=random_state,
+    )
+    net = _make_net(StandardScaler(), mlp)
+    return Pipeline([("encode", encoder), ("net", net)])
+
+
+def mlp_param(model, name):
+    """Grid-search name of the MLP's parameter ``name``."""
+    return f"net__{model.named_steps['net'].steps[-1][0]}__{name}"
+
+
+def split(model):
+    """``(encode, net)`` of a fitted model; ``encode`` is None for numeric data."""
+    if isinstance(model, Pipeline) and "encode" in model.named_steps:
+        encode = model.named_steps["encode"]
+        net = model[1:] if len(model.steps) > 2 else model.steps[-1][1]
+        return (None if encode == "passthrough" else encode), net
+    return None, model
+
+
+def encode(model, X):
+    enc, _ = split(model)
+    if enc is None:
+        return np.asarray(X, dtype=float)
+    return np.asarray(enc.transform(X), dtype=float)
+
+
+class View:
+    """A fitted model seen by the robustness functions in the chosen units."""
+
+    def __init__(self, model, units, n_numeric=None):
+        _, net = split(model)
+        self.model = model
+        self.units = units
+        self.network = units.wrap(net)
+        self.n_numeric = n_numeric
+
+    def inputs(self, X):
+        return self.units.transform(encode(self.model, X))
+
+    def _features(self, n_inputs):
+        if (
+            SUPPORTS_FEATURES
+            and self.n_numeric is not None
+            and self.n_numeric < n_inputs
+        ):
+            return {"features": np.arange(self.n_numeric)}
+        return {}
+
+    def lipschitz_bound(self, method="auto"):
+        return float(lipschitz_bound(self.network, method=method))
+
+    def robust(self, X, y, eps, random_state=0):
+        Z = self.inputs(X)
+        y = np.asarray(y)
+        metric = robust_accuracy if _is_classifier(self.model) else robust_r2
+        return metric(
+            self.network,
+            Z,
+            y,
+            eps=eps,
+            random_state=random_state,
+            **self._features(Z.shape[1]),
+        )
+
+    def certified(self, X, y, eps):
+        Z = self.inputs(X)
+        return certified_accuracy(
+            self.network, Z, np.asarray(y), eps=eps, **self._features(Z.shape[1])
+        )
+
+
+def _is_classifier(model):
+    from sklearn.base import is_classifier
+
+    return is_classifier(model)
+
+
+class Scorer:
+    """One metric of :data:`METRICS` for ``GridSearchCV``, in fixed units.
+
+    The units are fitted once on the whole training set, so every fold and
+    candidate is measured with the same ruler. Picklable (``--n-jobs``).
+    """
+
+    def __init__(self, metric, units, eps, n_numeric, random_state):
+        self.metric = metric
+        self.units = units
+        self.eps = eps
+        self.n_numeric = n_numeric
+        self.random_state = random_state
+
+    def __call__(self, estimator, X, y):
+        if self.metric in ("accuracy", "r2"):
+            return estimator.score(X, y)
+        view = View(estimator, self.units, self.n_numeric)
+        if self.metric == "lipschitz_bound":
+            # GridSearchCV maximises; the table shows the bound itself.
+            return -view.lipschitz_bound()
+        if self.metric == "certified_accuracy":
+            return view.certified(X, y, self.eps)
+        return view.robust(X, y, self.eps, self.random_state)
+
+
+def make_scorers(task, units, eps, n_numeric, random_state):
+    return {m: Scorer(m, units, eps, n_numeric, random_state) for m in METRICS[task]}
+
+
+def fit_units(kind, encoder, X):
+    """``(units, X_encoded)``: :class:`Units` fitted on the encoded training data."""
+    X_encoded = X if encoder == "passthrough" else clone(encoder).fit_transform(X)
+    X_encoded = np.asarray(X_encoded, dtype=float)
+    return Units(kind, X_encoded), X_encoded

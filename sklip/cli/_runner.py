@@ -1,0 +1,67 @@
+"""Defaults, the train/test split and the report, shared by demo and search."""
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from ._args import unique
+from ._search import Log, best_overall, run_search
+from ._report import print_tables, write_report
+
+FULL = {
+    "alphas": [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
+    "hidden": [64],
+    "max_iter": 200,
+    "cv": 5,
+}
+QUICK = {"alphas": [1.0, 10.0], "hidden": [32], "max_iter": 100, "cv": 2}
+
+
+def fill_defaults(args):
+    defaults = QUICK if args.quick else FULL
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.penalties = unique(args.penalties)
+    args.alphas = unique(args.alphas)
+    return args
+
+
+def run_and_report(X, y, *, task, encoder, n_numeric, args, title, out):
+    fill_defaults(args)
+    log = Log(args.quiet)
+    stratify = y if task == "classification" else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        X,
+        y,
+        test_size=args.test_size,
+        stratify=stratify,
+        random_state=args.random_state,
+    )
+    log(f"{title}; {len(y_train)} training rows, {len(y_test)} held out")
+    result = run_search(
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        task=task,
+        encoder=encoder,
+        n_numeric=n_numeric,
+        args=args,
+        log=log,
+    )
+    out.write(title + "\n")
+    print_tables(result, out)
+    if args.output:
+        directory = write_report(
+            result,
+            args.output,
+            X_test,
+            np.asarray(y_test),
+            random_state=args.random_state,
+            n_numeric=n_numeric,
+        )
+        out.write(
+            f"\nreport: {directory}/ (cv_results.csv, accuracy_vs_lipschitz.png, robustness_curves.png)\n"
+        )
+    result["best_overall"] = best_overall(result)
+    return result
