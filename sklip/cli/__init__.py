@@ -35,7 +35,7 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of ``python -m sklip`` and the ``sklip`` script; returns the exit status."""
+    """Entry point of ``python -m sklip`` and ``sklip``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (
         argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")

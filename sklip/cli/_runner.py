@@ -4,8 +4,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ._args import unique
-from ._search import Log, best_overall, run_search
 from ._report import print_tables, write_report
+from ._search import Log, best_overall, run_search
 
 FULL = {
     "alphas": [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
@@ -61,7 +61,8 @@ def run_and_report(X, y, *, task, encoder, n_numeric, args, title, out):
             n_numeric=n_numeric,
         )
         out.write(
-            f"\nreport: {directory}/ (cv_results.csv, accuracy_vs_lipschitz.png, robustness_curves.png)\n"
+            f"\nreport: {directory}/ (cv_results.csv, accuracy_vs_lipschitz.png, "
+            "robustness_curves.png)\n"
         )
     result["best_overall"] = best_overall(result)
     return result

@@ -60,7 +60,8 @@ def run_search(
         }
         n_fits = len(alphas) * args.cv
         log(
-            f"penalty={penalty}: {len(alphas)} alpha(s) x {args.cv} folds = {n_fits} fits ..."
+            f"penalty={penalty}: {len(alphas)} alpha(s) x {args.cv} folds = "
+            f"{n_fits} fits ..."
         )
         start = time.perf_counter()
         search = GridSearchCV(

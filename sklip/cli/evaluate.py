@@ -68,7 +68,8 @@ def load_model(path):
         ) from None
     if not (is_classifier(model) or is_regressor(model)):
         raise CLIError(
-            f"--model: {path!r} holds {type(model).__name__}, not a fitted classifier or regressor"
+            f"--model: {path!r} holds {type(model).__name__}, not a fitted "
+            "classifier or regressor"
         )
     return model
 
@@ -84,7 +85,8 @@ def run(args, out=sys.stdout):
         if missing:
             raise CLIError(
                 f"--data: the model reads column {missing[0]!r}, which "
-                f"{args.data!r} lacks; columns are: {', '.join(map(str, frame.columns))}"
+                f"{args.data!r} lacks; columns are: "
+                f"{', '.join(map(str, frame.columns))}"
             )
     X, y, numeric, categorical = split_columns(
         frame, target=args.target, features=features, path=repr(args.data)
@@ -94,7 +96,8 @@ def run(args, out=sys.stdout):
         X = X.to_numpy(dtype=float) if not categorical else X
         if categorical:
             raise CLIError(
-                f"--data: column {categorical[0]!r} is not numeric and the model has no encoder"
+                f"--data: column {categorical[0]!r} is not numeric and the model "
+                "has no encoder"
             )
     else:
         X = as_text(X, categorical)
@@ -105,7 +108,8 @@ def run(args, out=sys.stdout):
         unknown = sorted(set(np.asarray(y).astype(str)) - known)
         if unknown:
             raise CLIError(
-                f"--target: label {unknown[0]!r} is not a class of the model ({', '.join(sorted(known))})"
+                f"--target: label {unknown[0]!r} is not a class of the model "
+                f"({', '.join(sorted(known))})"
             )
     else:
         if y.dtype.kind not in "biuf":
@@ -127,7 +131,8 @@ def run(args, out=sys.stdout):
     score = float(model.score(X, y))
     Z = view.inputs(X)
     out.write(
-        f"model: {args.model} ({type(split(model)[1]).__name__}); data: {args.data} ({len(y)} rows)\n"
+        f"model: {args.model} ({type(split(model)[1]).__name__}); "
+        f"data: {args.data} ({len(y)} rows)\n"
     )
     out.write(f"eps = {eps:.4g} ({units.label})\n")
     if encoder is not None and len(numeric) < Z.shape[1]:
@@ -144,12 +149,12 @@ def run(args, out=sys.stdout):
         )
     lower = lipschitz_lower_bound(view.network, Z, random_state=args.random_state)
     out.write(
-        f"{'Lipschitz lower bound':34s} {lower:.4g}  (attained; the truth lies between)\n"
+        f"{'Lipschitz lower bound':34s} {lower:.4g}  "
+        "(attained; the truth lies between)\n"
     )
     robust = float(view.robust(X, y, eps, args.random_state))
-    out.write(
-        f"{'robust ' + ('accuracy' if classifier else 'R^2') + ' (PGD)':34s} {robust:.4f}\n"
-    )
+    robust_name = f"robust {'accuracy' if classifier else 'R^2'} (PGD)"
+    out.write(f"{robust_name:34s} {robust:.4f}\n")
     if classifier:
         out.write(
             f"{'certified accuracy':34s} {float(view.certified(X, y, eps)):.4f}\n"

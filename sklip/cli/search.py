@@ -68,7 +68,8 @@ def add_parser(subparsers):
         "--save-model",
         default=None,
         metavar="FILE.joblib",
-        help="save the best model (whole pipeline, raw CSV columns in) with joblib; default: not saved",
+        help="save the best model (whole pipeline, raw CSV columns in) with "
+        "joblib; default: not saved",
     )
     parser.set_defaults(run=run)
     return parser
@@ -97,6 +98,15 @@ def run(args, out=sys.stdout):
         f"data: {args.data} ({X.shape[0]} rows; {len(numeric)} numeric, "
         f"{len(categorical)} categorical feature(s)); target {args.target!r}: {task}"
     )
+    if categorical:
+        from ._model import SUPPORTS_FEATURES
+
+        title += (
+            "\nperturbed: numeric features only"
+            if SUPPORTS_FEATURES
+            else "\nperturbed: every model input, one-hot indicators included "
+            "(this sklip cannot restrict attacks to the numeric columns)"
+        )
     result = run_and_report(
         X,
         y,
@@ -118,6 +128,7 @@ def run(args, out=sys.stdout):
                 f"--save-model: cannot write {args.save_model!r}: {exc.strerror}"
             ) from None
         out.write(
-            f"saved the best model (penalty={best['penalty']}, alpha={best['alpha']:g}) to {args.save_model}\n"
+            f"saved the best model (penalty={best['penalty']}, "
+            f"alpha={best['alpha']:g}) to {args.save_model}\n"
         )
     return result
