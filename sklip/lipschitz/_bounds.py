@@ -200,8 +200,7 @@ def lipschitz_bound(estimator, *, method="auto"):
     ----------
     estimator : estimator or Network
         A fitted model accepted by :func:`~sklip.lipschitz.as_network`.
-    method : {"auto", "frobenius", "spectral", "combettes-pesquet"}, \
-            default="auto"
+    method : {"auto", "frobenius", "spectral", "combettes-pesquet"}, default="auto"
         Which bound to compute.
 
     Returns
@@ -291,8 +290,7 @@ def pairwise_lipschitz_bounds(estimator, *, method="auto"):
         :func:`~sklip.lipschitz.as_network` (a bare ``Network`` is read as
         binary with one output, multiclass otherwise). Rows and columns follow
         ``estimator.classes_``.
-    method : {"auto", "frobenius", "spectral", "combettes-pesquet"}, \
-            default="auto"
+    method : {"auto", "frobenius", "spectral", "combettes-pesquet"}, default="auto"
         Which bound to compute.
 
     Returns

@@ -63,6 +63,13 @@ class _Diverged(Exception):
 class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
     """Base class for the Lipschitz MLPs; use the derived classes."""
 
+    # The "?" of the HTML repr opens the class's page of the API reference
+    # (docs/api.rst; autosummary writes generated/sklip.<Class>.html).
+    _doc_link_module = "sklip"
+    _doc_link_template = (
+        "https://sklip.readthedocs.io/en/latest/generated/sklip.{estimator_name}.html"
+    )
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": [
             "array-like",

@@ -1,0 +1,122 @@
+"""The documentation: API reference complete, every code block executed.
+
+The ``>>>`` blocks of ``docs/**/*.rst`` run as doctests (``--doctest-glob``
+in pyproject.toml), the gallery runs in tests/test_examples.py and at docs
+build; this module checks that nothing escapes those two nets.
+"""
+
+import os
+import pathlib
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+import sklip
+
+ROOT = pathlib.Path(__file__).parents[1]
+DOCS = ROOT / "docs"
+PAGES = sorted(
+    p
+    for p in DOCS.rglob("*.rst")
+    if not {"_build", "generated", "auto_examples"} & set(p.parts)
+)
+
+
+def _autosummary_names():
+    text = (DOCS / "api.rst").read_text()
+    names = []
+    for block in re.findall(r"\.\. autosummary::\n((?:   .*\n|\n)+)", text):
+        names += [
+            line.strip()
+            for line in block.splitlines()
+            if line.strip() and not line.strip().startswith(":")
+        ]
+    return names
+
+
+def test_api_reference_lists_every_public_name():
+    listed = _autosummary_names()
+    assert sorted(listed) == sorted(set(listed)), "a name is listed twice"
+    assert set(sklip.__all__) <= set(listed), set(sklip.__all__) - set(listed)
+    assert set(listed) <= set(sklip.__all__), set(listed) - set(sklip.__all__)
+
+
+@pytest.mark.parametrize("name", ["LipschitzMLPClassifier", "LipschitzMLPRegressor"])
+def test_html_repr_links_to_the_api_page(name):
+    estimator = getattr(sklip, name)()
+    url = estimator._get_doc_link()
+    # autosummary writes generated/sklip.<Name>.html for every listed name.
+    assert url.endswith(f"/generated/sklip.{name}.html")
+    assert name in _autosummary_names()
+    assert url in estimator._repr_html_()
+
+
+def _code_blocks(text):
+    """``(directive, language, body)`` of every literal code block of a page."""
+    blocks = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        match = re.match(
+            r"\s*\.\. (code-block|code|sourcecode|literalinclude)::\s*(\S*)", line
+        )
+        if match:
+            body = []
+            for follow in lines[i + 1 :]:
+                if follow.strip() and not follow.startswith("   "):
+                    break
+                body.append(follow.strip())
+            blocks.append((match.group(1), match.group(2), [b for b in body if b]))
+        elif line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
+            blocks.append(("literal", "", []))
+    return blocks
+
+
+def test_docs_have_no_unexecuted_code():
+    """Python code in the docs is written as doctests (``>>>``), which pytest
+    runs; the only other code blocks are console commands, run below."""
+    for page in PAGES:
+        for directive, language, _ in _code_blocks(page.read_text()):
+            assert directive == "code-block" and language == "console", (
+                f"{page.relative_to(ROOT)}: a {directive} {language} block would not "
+                "be executed; write Python as a >>> doctest"
+            )
+    assert any(">>>" in p.read_text() for p in PAGES)
+
+
+def _console_commands():
+    commands = []
+    for page in PAGES:
+        for _, _, body in _code_blocks(page.read_text()):
+            commands += [
+                (page.name, line[2:]) for line in body if line.startswith("$ ")
+            ]
+    return commands
+
+
+@pytest.mark.parametrize("page, command", _console_commands())
+def test_console_commands_run(page, command, tmp_path):
+    argv = shlex.split(command)
+    if argv[:2] == ["pip", "install"]:
+        # Installs are the README's commands, which CI runs on a clean clone.
+        assert argv[2].startswith(("sklip", '"sklip', ".", '".')), command
+        return
+    assert argv[0] == "sklip", command
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sklip",
+            *argv[1:],
+            *(["--n-jobs", "1"] if "demo" in argv else []),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
