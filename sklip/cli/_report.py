@@ -128,6 +128,10 @@ def _plot_tradeoff(result, path):
                     fontsize=7,
                 )
     ax.set_xscale("log")
+    # Minor-tick labels of a short log axis overlap; the major ones suffice.
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(f"certified Lipschitz bound ({result['units'].label})")
     ax.set_ylabel(f"cross-validated {main}")
     ax.set_title("accuracy against certified Lipschitz bound (labels: alpha)")
