@@ -1,7 +1,7 @@
 """
-==============================================================
+===============================================================
 Lipschitz bounds of scikit-learn models, and how tight they are
-==============================================================
+===============================================================
 
 sklip bounds the Lipschitz constant of scikit-learn's own models too:
 ``MLPClassifier``, the linear models and pipelines with affine

@@ -18,7 +18,8 @@ def test_ci_runs_the_readme_test_command_first():
     first = next(
         line.strip()
         for line in ci.splitlines()
-        if line.strip() and not line.lstrip().startswith(("#", "set ", "cd ", "export "))
+        if line.strip()
+        and not line.lstrip().startswith(("#", "set ", "cd ", "export "))
     )
     assert first.startswith(test_command)
 

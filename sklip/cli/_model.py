@@ -10,7 +10,7 @@ import inspect
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..lipschitz import lipschitz_bound
@@ -19,9 +19,9 @@ from ..robustness import certified_accuracy, robust_accuracy, robust_r2
 from ._units import Units
 
 try:  # sklip's own pipeline hands the scaler's map to the penalty.
-    from ..pipeline import make_pipeline as _make_net
+    from ..pipeline import make_pipeline as _make_raw_unit_net
 except ImportError:  # pragma: no cover - depends on the library version
-    from sklearn.pipeline import make_pipeline as _make_net
+    _make_raw_unit_net = None
 
 # Whether the robustness functions can perturb a subset of the inputs.
 SUPPORTS_FEATURES = "features" in inspect.signature(robust_accuracy).parameters
@@ -37,8 +37,15 @@ METRICS = {
 }
 
 
-def make_model(task, encoder, *, hidden, solver, max_iter, random_state):
-    """The pipeline to search over (``penalty`` and ``alpha`` set by the grid)."""
+def make_model(task, encoder, *, units, hidden, solver, max_iter, random_state):
+    """The pipeline to search over (``penalty`` and ``alpha`` set by the grid).
+
+    The penalty acts in the units ``eps`` and the bounds are measured in, so
+    that training and certification agree: behind a ``StandardScaler`` a
+    scikit-learn pipeline penalises the weights seen from standardised
+    inputs (``units="std"``), sklip's pipeline those seen from the raw
+    inputs (``units="raw"``).
+    """
     estimator = (
         LipschitzMLPClassifier if task == "classification" else LipschitzMLPRegressor
     )
@@ -48,7 +55,10 @@ def make_model(task, encoder, *, hidden, solver, max_iter, random_state):
         max_iter=max_iter,
         random_state=random_state,
     )
-    net = _make_net(StandardScaler(), mlp)
+    if units == "raw" and _make_raw_unit_net is not None:
+        net = _make_raw_unit_net(StandardScaler(), mlp)
+    else:
+        net = make_pipeline(StandardScaler(), mlp)
     return Pipeline([("encode", encoder), ("net", net)])
 
 

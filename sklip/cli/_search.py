@@ -42,6 +42,7 @@ def run_search(
     model = make_model(
         task,
         encoder,
+        units=args.eps_units,
         hidden=args.hidden,
         solver=args.solver,
         max_iter=args.max_iter,
