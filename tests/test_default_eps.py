@@ -75,6 +75,7 @@ def test_default_eps_in_std_units_is_informative(load):
         model = make_model(
             "classification",
             "passthrough",
+            units="std",
             hidden=[32],
             solver="adam",
             max_iter=100,

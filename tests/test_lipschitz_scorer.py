@@ -253,18 +253,3 @@ def test_routing_disabled_errors():
     model = pipe().fit(X, Y)
     with pytest.raises(ValueError, match="only supported if enable_metadata_routing"):
         lipschitz_scorer(model, X, Y, groups=np.zeros(len(Y)))
-
-
-def test_docs_page_snippets_run(capsys):
-    """The code blocks of docs/lipschitz.md run, in order, as one script."""
-    import pathlib
-    import re
-
-    page = pathlib.Path(__file__).parents[1] / "docs" / "lipschitz.md"
-    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
-    assert len(blocks) == 2
-    namespace = {}
-    exec(compile("\n".join(blocks), str(page), "exec"), namespace)  # noqa: S102
-    out = capsys.readouterr().out
-    assert out.count("Lipschitz bound=") == 4
-    assert "logisticregression__C" in out
