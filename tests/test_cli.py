@@ -152,6 +152,32 @@ def test_search_classification_csv_report_and_saved_model(files):
         <= values["accuracy"]
     )
 
+    # At eps=0 nothing moves: robust accuracy is the accuracy.
+    run = sklip(
+        "evaluate",
+        "--model",
+        "model.joblib",
+        "--data",
+        "cls.csv",
+        "--target",
+        "species",
+        "--eps",
+        "0",
+        "--eps-units",
+        "raw",
+        cwd=files,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "eps = 0 (L2, raw input units)" in run.stdout
+    robust = float(
+        next(
+            line.split()[-1]
+            for line in run.stdout.splitlines()
+            if line.startswith("robust accuracy")
+        )
+    )
+    assert robust == pytest.approx(values["accuracy"], abs=1e-4)
+
 
 def test_search_regression_semicolon_csv(files):
     run = sklip(
@@ -168,6 +194,8 @@ def test_search_regression_semicolon_csv(files):
         "--output",
         "reg-report",
         "--quiet",
+        "--save-model",
+        "reg.joblib",
         cwd=files,
     )
     assert run.returncode == 0, run.stderr
@@ -177,6 +205,31 @@ def test_search_regression_semicolon_csv(files):
     assert {"mean_r2", "mean_robust_r2", "mean_lipschitz_bound"} <= set(report.columns)
     assert np.all(report["mean_robust_r2"] <= report["mean_r2"] + 1e-12)
     _check_png(files / "reg-report" / "robustness_curves.png")
+
+    run = sklip(
+        "evaluate",
+        "--model",
+        "reg.joblib",
+        "--data",
+        "reg.csv",
+        "--sep",
+        ";",
+        "--target",
+        "y",
+        cwd=files,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = {
+        " ".join(line.split()[:-1]): line.split()[-1]
+        for line in run.stdout.splitlines()
+    }
+    r2, robust = float(lines["R^2"]), float(lines["robust R^2 (PGD)"])
+    assert robust <= r2
+    eps = float(run.stdout.split("eps = ")[1].split()[0])
+    deviation = float(lines["certified max output deviation"])
+    assert deviation == pytest.approx(
+        float(lines["Lipschitz bound, auto"]) * eps, rel=1e-3
+    )
 
 
 def test_demo_quick_and_bare_sklip(tmp_path):

@@ -159,4 +159,8 @@ def run(args, out=sys.stdout):
         out.write(
             f"{'certified accuracy':34s} {float(view.certified(X, y, eps)):.4f}\n"
         )
+    else:
+        # ||f(x + d) - f(x)|| <= L ||d||: the certified counterpart of robust R^2.
+        deviation = view.lipschitz_bound() * eps
+        out.write(f"{'certified max output deviation':34s} {deviation:.4g}\n")
     return 0
