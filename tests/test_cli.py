@@ -80,7 +80,8 @@ def test_search_classification_csv_report_and_saved_model(files):
     out = run.stdout
     assert "2 numeric, 1 categorical" in out and "classification" in out
     assert "standard deviations of each feature" in out  # eps printed with its unit
-    assert "penalty=spectral" in run.stderr  # progress on stderr
+    # Progress on stderr: a line per penalty, a dot per scored fit.
+    assert "penalty=spectral: 1 alpha(s) x 2 folds = 2 fits .. done in" in run.stderr
     report = pd.read_csv(files / "report" / "cv_results.csv")
     for column in [
         "rank",

@@ -7,6 +7,7 @@ certify. Scores are computed on ``net`` in the units of :class:`Units`.
 """
 
 import inspect
+import sys
 
 import numpy as np
 from sklearn.base import clone
@@ -141,8 +142,9 @@ class Scorer:
     candidate is measured with the same ruler. Picklable (``--n-jobs``).
     """
 
-    def __init__(self, metric, units, eps, n_numeric, random_state):
+    def __init__(self, metric, units, eps, n_numeric, random_state, progress=False):
         self.metric = metric
+        self.progress = progress
         self.units = units
         self.eps = eps
         self.n_numeric = n_numeric
@@ -150,6 +152,10 @@ class Scorer:
 
     def __call__(self, estimator, X, y):
         if self.metric in ("accuracy", "r2"):
+            if self.progress:
+                # One dot per scored fit, written by whichever process (joblib
+                # workers share the parent's stderr) scored it.
+                print(".", end="", file=sys.stderr, flush=True)
             return estimator.score(X, y)
         view = View(estimator, self.units, self.n_numeric)
         if self.metric == "lipschitz_bound":
@@ -160,8 +166,11 @@ class Scorer:
         return view.robust(X, y, self.eps, self.random_state)
 
 
-def make_scorers(task, units, eps, n_numeric, random_state):
-    return {m: Scorer(m, units, eps, n_numeric, random_state) for m in METRICS[task]}
+def make_scorers(task, units, eps, n_numeric, random_state, progress=False):
+    return {
+        m: Scorer(m, units, eps, n_numeric, random_state, progress)
+        for m in METRICS[task]
+    }
 
 
 def fit_units(kind, encoder, X):

@@ -21,11 +21,11 @@ class Log:
     def __init__(self, quiet):
         self.quiet = quiet
 
-    def __call__(self, message):
+    def __call__(self, message, end="\n"):
         if not self.quiet:
             import sys
 
-            print(message, file=sys.stderr, flush=True)
+            print(message, end=end, file=sys.stderr, flush=True)
 
 
 def run_search(
@@ -48,7 +48,9 @@ def run_search(
         max_iter=args.max_iter,
         random_state=args.random_state,
     )
-    scoring = make_scorers(task, units, eps, n_numeric, args.random_state)
+    scoring = make_scorers(
+        task, units, eps, n_numeric, args.random_state, progress=not args.quiet
+    )
     main = METRICS[task][0]
     splitter = StratifiedKFold if task == "classification" else KFold
     cv = splitter(n_splits=args.cv, shuffle=True, random_state=args.random_state)
@@ -60,9 +62,11 @@ def run_search(
             mlp_param(model, "alpha"): alphas,
         }
         n_fits = len(alphas) * args.cv
+        # The scorers add one dot per scored fit to this line.
         log(
             f"penalty={penalty}: {len(alphas)} alpha(s) x {args.cv} folds = "
-            f"{n_fits} fits ..."
+            f"{n_fits} fits ",
+            end="",
         )
         start = time.perf_counter()
         search = GridSearchCV(
@@ -100,7 +104,7 @@ def run_search(
             }
         )
         log(
-            f"penalty={penalty}: done in {time.perf_counter() - start:.1f} s; best "
+            f" done in {time.perf_counter() - start:.1f} s; best "
             f"alpha={alpha:g}, cv {main} {search.best_score_:.3f}"
         )
     order = np.argsort([-r[f"mean_{main}"] for r in rows], kind="stable")
