@@ -305,6 +305,18 @@ BAD = {
         "not numeric",
     ),
     "negative alpha": (["--alpha", "-1"], "--alpha"),
+    "save-model directory missing": (
+        [
+            "search",
+            "--data",
+            "cls.csv",
+            "--target",
+            "species",
+            "--save-model",
+            "no/such/dir/m.joblib",
+        ],
+        "--save-model",
+    ),
     "zero max-iter": (["demo", "--max-iter", "0"], "--max-iter"),
     "zero hidden": (["demo", "--hidden", "0"], "--hidden"),
     "one fold": (["demo", "--cv", "1"], "--cv"),

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ._args import unique
-from ._report import print_tables, write_report
+from ._report import _pyplot, print_tables, write_report
 from ._search import Log, best_overall, run_search
 
 FULL = {
@@ -28,6 +28,8 @@ def fill_defaults(args):
 
 def run_and_report(X, y, *, task, encoder, n_numeric, args, title, out):
     fill_defaults(args)
+    if args.output:
+        _pyplot()  # fail before the search, not after it
     log = Log(args.quiet)
     stratify = y if task == "classification" else None
     X_train, X_test, y_train, y_test = train_test_split(

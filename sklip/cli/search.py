@@ -92,8 +92,15 @@ def run(args, out=sys.stdout):
 
         fill_defaults(args)
         check_class_counts(y, max(2, args.cv))
-    if args.save_model is not None and not args.save_model:
-        raise CLIError("--save-model: empty file name")
+    if args.save_model is not None:
+        import pathlib
+
+        parent = pathlib.Path(args.save_model).parent
+        if not args.save_model or not parent.is_dir():
+            raise CLIError(
+                f"--save-model: {args.save_model!r} is not a file name in an "
+                "existing directory"
+            )
     title = (
         f"data: {args.data} ({X.shape[0]} rows; {len(numeric)} numeric, "
         f"{len(categorical)} categorical feature(s)); target {args.target!r}: {task}"
