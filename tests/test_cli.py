@@ -353,3 +353,37 @@ def test_bad_input_is_one_line_and_exit_2(files, case):
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1, run.stderr
     assert expected in lines[0]
+
+
+def test_evaluate_a_scikit_learn_model(tmp_path):
+    """On a linear model every certified bound is exact: the lower bound the
+    attack-free ascent attains equals the 'auto' bound, in std units too."""
+    import joblib
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    X.assign(target=y).to_csv(tmp_path / "iris.csv", index=False)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    joblib.dump(model.fit(X, y), tmp_path / "lr.joblib")
+    run = sklip(
+        "evaluate",
+        "--model",
+        "lr.joblib",
+        "--data",
+        "iris.csv",
+        "--target",
+        "target",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""  # no feature-name warnings
+    lines = {
+        " ".join(line.split()[:-1]): line.split()[-1]
+        for line in run.stdout.splitlines()
+    }
+    lower = float(run.stdout.split("Lipschitz lower bound")[1].split()[0])
+    assert lower == pytest.approx(float(lines["Lipschitz bound, auto"]), rel=1e-3)
+    assert float(lines["accuracy"]) == pytest.approx(model.score(X, y), abs=1e-4)

@@ -1,6 +1,7 @@
 """``sklip evaluate``: scores, Lipschitz bounds and robustness of a saved model."""
 
 import sys
+import warnings
 
 import numpy as np
 from sklearn.base import is_classifier, is_regressor
@@ -75,6 +76,14 @@ def load_model(path):
 
 
 def run(args, out=sys.stdout):
+    with warnings.catch_warnings():
+        # Attacks and certificates see the model's inputs as arrays; a model
+        # fitted on a DataFrame would warn about their missing column names.
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        return _run(args, out)
+
+
+def _run(args, out):
     model = load_model(args.model)
     sep = args.sep.encode().decode("unicode_escape") if "\\" in args.sep else args.sep
     frame = read_csv(args.data, sep=sep)
