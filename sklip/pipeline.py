@@ -22,7 +22,7 @@ from sklearn import pipeline as _sk_pipeline
 
 from ._input_map import (
     InputMap,
-    check_affine_step,
+    check_mappable_step,
     handing_over,
     handover_pending,
 )
@@ -150,7 +150,7 @@ class Pipeline(_sk_pipeline.Pipeline):
             # An enclosing sklip Pipeline already hands over the whole chain.
             return contextlib.nullcontext()
         for name, step in steps:
-            check_affine_step(name, step)
+            check_mappable_step(name, step)
 
         def make_map():
             # Called by the estimator's fit, when the steps before it are fitted.
