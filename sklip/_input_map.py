@@ -41,6 +41,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
+    FunctionTransformer,
     MaxAbsScaler,
     MinMaxScaler,
     OneHotEncoder,
@@ -374,6 +375,10 @@ def held_column_error(column, reason, names=None):
 
 
 def _is_passthrough(step):
+    # A fitted ColumnTransformer stores remainder="passthrough" as an
+    # identity FunctionTransformer.
+    if isinstance(step, FunctionTransformer):
+        return step.func is None
     return step is None or (isinstance(step, str) and step == "passthrough")
 
 
@@ -517,7 +522,7 @@ def _column_transformer_map(name, ct):
 def _step_map(name, step, n_in=None, n_out=None):
     """The :class:`InputMap` of one fitted step over its own inputs."""
     if _is_passthrough(step):
-        return InputMap.identity(n_in)
+        return InputMap.identity(step.n_features_in_ if n_in is None else n_in)
     if isinstance(step, Pipeline):
         result = None
         for sub_name, sub in step.steps:
