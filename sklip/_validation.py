@@ -186,7 +186,9 @@ def check_sample_weight(sample_weight, n_samples):
             "sample_weight sums to zero: at least one sample must have a "
             "positive weight."
         )
-    if not np.isfinite(sw.sum()):
+    with np.errstate(over="ignore"):
+        total = sw.sum()
+    if not np.isfinite(total):
         # Rescaling leaves every weighted average unchanged.
         sw = sw / sw.max()
     return sw

@@ -167,7 +167,8 @@ def _rescale(value, log2_scale):
     positive bound never underflows below the true value; a result beyond
     the float range is an error, not an infinite "certificate"."""
     value = np.asarray(value, dtype=np.float64)
-    out = np.ldexp(value, log2_scale)
+    with np.errstate(over="ignore"):
+        out = np.ldexp(value, log2_scale)
     if not np.all(np.isfinite(out)):
         raise ValueError(
             "The Lipschitz bound exceeds the float64 range (about 2**"

@@ -413,6 +413,45 @@ def perturb(
             )
         start = Z.copy()
         start[:, :k] = np.asarray(_start, dtype=np.float64)[:, inputs.columns]
+    with np.errstate(over="ignore", invalid="ignore"):
+        # An eps near the float range overflows somewhere in the attack; the
+        # result is checked below and rejected with a clear error.
+        Z_adv = _run(
+            attack,
+            network,
+            objective,
+            Z,
+            eps,
+            norm,
+            n_iter,
+            step_size,
+            n_restarts,
+            clip,
+            rng,
+            start,
+            mask,
+        )
+        finite = np.all(np.isfinite(network.forward(Z_adv)))
+    if not finite:
+        raise _overflow_error(eps)
+    return inputs.assemble(Z_adv[:, :k])
+
+
+def _run(
+    attack,
+    network,
+    objective,
+    Z,
+    eps,
+    norm,
+    n_iter,
+    step_size,
+    n_restarts,
+    clip,
+    rng,
+    start,
+    mask,
+):
     if attack == "fgsm":
         Z_adv = fgsm(network, objective, Z, eps=eps, norm=norm, clip=clip, mask=mask)
     else:
@@ -432,9 +471,7 @@ def perturb(
             start=start,
             mask=mask,
         )
-    if not np.all(np.isfinite(network.forward(Z_adv))):
-        raise _overflow_error(eps)
-    return inputs.assemble(Z_adv[:, :k])
+    return Z_adv
 
 
 def _overflow_error(eps):
