@@ -509,3 +509,21 @@ def test_sklip_estimator_without_pipeline_on_frame():
     X_adv = perturb(model, X, y, eps=0.2, random_state=0, features=["x2"])
     assert isinstance(X_adv, pd.DataFrame)
     assert (X_adv[["x1", "x3"]] == X[["x1", "x3"]]).all().all()
+
+
+def test_handover_refuses_unreadable_steps_before_fitting():
+    from sklip.pipeline import make_pipeline as sklip_make_pipeline
+
+    df, y = mixed_frame()
+    ct = ColumnTransformer(
+        [
+            ("num", FunctionTransformer(np.abs), NUMERIC),
+            ("cat", OneHotEncoder(), ["region"]),
+        ]
+    )
+    model = sklip_make_pipeline(ct, LipschitzMLPClassifier(max_iter=5))
+    with pytest.raises(
+        TypeError, match="'columntransformer__num' \\(FunctionTransformer\\)"
+    ):
+        model.fit(df, y)
+    assert not hasattr(model[-1], "coefs_")

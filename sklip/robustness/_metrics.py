@@ -262,6 +262,13 @@ def prediction_stability(
     )
 
 
+def _r2(y, p, sample_weight):
+    # At a huge eps the squared residuals overflow: R^2 is then -inf, which
+    # is the right float answer, not a reason to warn.
+    with np.errstate(over="ignore"):
+        return r2_score(y, p, sample_weight=sample_weight)
+
+
 def _dist(P, T):
     """Per-sample L2 distance between predictions and targets (no overflow)."""
     return scaled_row_norms(np.asarray(P, dtype=np.float64).reshape(T.shape[0], -1) - T)
@@ -321,7 +328,7 @@ def robust_r2(
         y,
         eps,
         badness=lambda p: _dist(p, T),
-        score=lambda p: r2_score(y, p, sample_weight=sample_weight),
+        score=lambda p: _r2(y, p, sample_weight),
         attack_kwargs=kwargs,
     )
 
