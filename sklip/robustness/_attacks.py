@@ -13,6 +13,7 @@ from ._common import (
     Inputs,
     check_attack,
     check_eps,
+    check_labels,
     check_norm,
     check_step_size,
     check_target_length,
@@ -207,11 +208,24 @@ def pgd(
     return best
 
 
-def noise(estimator, X, y, *, eps, norm, n_restarts, clip, rng, predict=None):
+def noise(
+    estimator,
+    X,
+    y,
+    *,
+    eps,
+    norm,
+    n_restarts,
+    clip,
+    rng,
+    predict=None,
+    clean_prediction=None,
+):
     """Random points on the eps-sphere (black box: only ``predict`` is used,
     and only to pick the worst of several restarts). ``predict`` maps points
     like ``X`` to predictions (default ``estimator.predict``), e.g. through
-    the columns held fixed around them."""
+    the columns held fixed around them; ``clean_prediction`` is its value at
+    ``X`` when already known."""
     predict = estimator.predict if predict is None else predict
 
     def draw():
@@ -223,7 +237,10 @@ def noise(estimator, X, y, *, eps, norm, n_restarts, clip, rng, predict=None):
     if n_restarts == 1:
         return X_adv
     classifier = is_classifier(estimator)
-    target = predict(X) if y is None else np.asarray(y)
+    if y is not None:
+        target = np.asarray(y)
+    else:
+        target = predict(X) if clean_prediction is None else clean_prediction
     n = X.shape[0]
     if not classifier:
         target = np.asarray(target, dtype=np.float64).reshape(n, -1)
@@ -367,10 +384,18 @@ def perturb(
     rng = make_rng(random_state)
     inputs = attack_inputs(estimator, X, features, attack=attack)
     classifier = is_classifier(estimator)
+    own = None
     if y is not None:
         y = check_target_length(y, inputs.X)
-        if not classifier:
-            y = check_targets(y, inputs.X)
+    if classifier:
+        # The model's own predictions, decided as predict decides (ties);
+        # their shape tells single-output models (1-D labels) from others.
+        own = estimator.predict(inputs.X)
+        if np.ndim(own) == 1 and y is not None:
+            check_labels(estimator, y, inputs.X)
+            y = y.reshape(-1)
+    elif y is not None:
+        y = check_targets(y, inputs.X)
     clip = inputs.clip_bounds(clip)
     Xs = inputs.Xs
 
@@ -387,14 +412,14 @@ def perturb(
             clip=clip,
             rng=rng,
             predict=lambda P: estimator.predict(inputs.assemble(P)),
+            clean_prediction=own,
         )
         if not np.all(np.isfinite(Xs_adv)):
             raise _overflow_error(eps)
         return inputs.assemble(Xs_adv)
     network, Z, mask = inputs.attack_space()
     if y is None and classifier:
-        # The model's own predictions, decided as predict decides (ties).
-        y = estimator.predict(inputs.X)
+        y = own
     objective = make_objective(estimator, network, Z, y)
     if eps == 0:
         return inputs.assemble(Xs)
