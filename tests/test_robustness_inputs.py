@@ -357,14 +357,31 @@ def test_bound_beyond_the_float_range_is_an_error():
         lipschitz_bound(_net([1e200, 1e200, 1e200]))
 
 
-def test_mixed_huge_and_tiny_layers_stay_sound():
-    """Layers of 1e250 and 1e-250: the product is O(1); the bound must be
-    the one of the rescaled network (scaling one layer up and another down by
-    the same factor leaves the function unchanged)."""
-    net = _net([1e250, 1e-250, 1.0])
+@pytest.mark.parametrize(
+    "exps",
+    [(830, -830, 0), (664, 664, -664), (-500, -500, 900)],
+    ids=["huge-tiny-one", "huge-huge-tiny", "tiny-tiny-huge"],
+)
+def test_mixed_huge_and_tiny_layers_stay_sound(exps):
+    """Layers scaled by 2**e1, 2**e2, 2**e3: intermediate products overflow
+    or underflow in plain float arithmetic (inf * 0 = NaN in the pairwise
+    matrix), yet the bounds are 2**(e1 + e2 + e3) times those of the
+    unscaled network, exactly."""
+    net = _net([2.0**e for e in exps])
     ref = _net([1.0, 1.0, 1.0])
-    assert lipschitz_bound(net) == pytest.approx(lipschitz_bound(ref), rel=1e-9)
-    assert lipschitz_bound(net) >= lipschitz_lower_bound(ref, np.eye(4), n_iter=5)
+    total = sum(exps)
+    for method in ("auto", "spectral", "combettes-pesquet", "frobenius"):
+        assert lipschitz_bound(net, method=method) == pytest.approx(
+            np.ldexp(lipschitz_bound(ref, method=method), total), rel=1e-12
+        )
+        K = pairwise_lipschitz_bounds(net, method=method)
+        np.testing.assert_allclose(
+            K,
+            np.ldexp(pairwise_lipschitz_bounds(ref, method=method), total),
+            rtol=1e-12,
+        )
+    lower = lipschitz_lower_bound(ref, np.eye(4), n_iter=5)
+    assert np.ldexp(lipschitz_bound(net), -total) >= lower
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
