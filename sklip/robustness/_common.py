@@ -15,7 +15,12 @@ from sklearn.base import is_classifier
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_seed, resolve_features
+from .._validation import (
+    check_sample_weight,
+    check_samples,
+    check_seed,
+    resolve_features,
+)
 from ..lipschitz._view import ModelView, preprocessing_map
 
 ATTACKS = ("noise", "fgsm", "pgd")
@@ -95,17 +100,22 @@ def make_rng(random_state):
 
 
 def scaled_row_norms(A, norm=2):
-    """Row norms that do not overflow: scale each row by its largest entry
-    before squaring (a huge perturbation's L2 norm stays finite)."""
+    """Row norms that neither overflow nor underflow: rows whose sum of
+    squares leaves the safe range are recomputed scaled by their largest
+    entry (a huge perturbation's L2 norm stays finite, a tiny one positive)."""
     A = np.asarray(A, dtype=np.float64)
-    if A.shape[1] == 0:
-        return np.zeros(A.shape[0])
-    top = np.abs(A).max(axis=1)
     if norm == np.inf:
-        return top
-    scale = np.where(top > 0, top, 1.0)[:, None]
-    S = A / scale
-    return top * np.sqrt(np.einsum("ij,ij->i", S, S))
+        return np.abs(A).max(axis=1, initial=0.0)
+    with np.errstate(over="ignore", under="ignore"):
+        sq = np.einsum("ij,ij->i", A, A)
+    bad = ~((sq > 1e-290) & (sq < 1e290))
+    out = np.sqrt(sq)
+    if np.any(bad):
+        R = A[bad]
+        top = np.abs(R).max(axis=1, initial=0.0)
+        S = R / np.where(top > 0, top, 1.0)[:, None]
+        out[bad] = top * np.sqrt(np.einsum("ij,ij->i", S, S))
+    return out
 
 
 def _is_dataframe(X):
@@ -481,3 +491,18 @@ def check_regressor(estimator, func_name):
             f"{type(estimator).__name__}."
         )
     check_is_fitted(estimator)
+
+
+def check_X(estimator, X):
+    """Fitted check, then a dense float64 *copy* of ``X`` (never the caller's).
+
+    For callers that need plain arrays (the network's own inputs); the public
+    functions read ``X`` through :class:`Inputs`, which keeps the user's type.
+    """
+    check_is_fitted(estimator)
+    return check_samples(X, getattr(estimator, "n_features_in_", None), copy=True)
+
+
+def check_sample_weight_length(sample_weight, X):
+    """:func:`sklip._validation.check_sample_weight` for the rows of ``X``."""
+    return check_sample_weight(sample_weight, X.shape[0])
