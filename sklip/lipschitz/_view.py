@@ -197,9 +197,14 @@ def as_network(estimator):
         ``SGDRegressor``, ``LinearSVC``, ``LinearSVR`` and their CV variants),
         or a :class:`~sklearn.pipeline.Pipeline` of affine steps
         (``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler``,
-        ``RobustScaler``, ``PCA``, ``TruncatedSVD``, nested pipelines,
-        ``"passthrough"``) ending in one of those. A ``Network`` is returned
-        unchanged.
+        ``RobustScaler``, ``PCA``, ``TruncatedSVD``), feature selectors,
+        ``SimpleImputer`` (the identity on observed values),
+        ``ColumnTransformer`` of those with ``"passthrough"``/``"drop"``,
+        nested pipelines, ending in one of those. A ``Network`` is returned
+        unchanged. Encoded (categorical) columns have no place in a network
+        over all raw inputs: use ``features=`` in
+        :func:`~sklip.lipschitz.lipschitz_bound` and the robustness
+        functions, which hold them fixed.
 
     Returns
     -------
@@ -209,8 +214,12 @@ def as_network(estimator):
     Raises
     ------
     TypeError
-        If the model or a pipeline step is not supported (the message names
-        it and lists what is).
+        If the model or a pipeline step is not supported, or a column is
+        held by a non-affine step (the message names it and lists what is
+        supported).
+    ValueError
+        If a column is categorical (an encoder's input), or the model has
+        NaN or infinite weights.
     sklearn.exceptions.NotFittedError
         If the model or a step is not fitted.
 
