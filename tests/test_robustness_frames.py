@@ -572,3 +572,9 @@ def test_features_on_arrays_soundness_and_held_columns(name, norm):
         ) == pytest.approx(cert.mean())
         n_cert += cert.sum()
     assert n_cert > 20
+
+
+def test_as_network_of_an_encoding_pipeline_names_the_encoder():
+    _, model, _, _ = MODELS[-1]
+    with pytest.raises(TypeError, match="'columntransformer__cat'.*encodes.*'region'"):
+        as_network(model)

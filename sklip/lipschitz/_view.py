@@ -33,7 +33,7 @@ from sklearn.svm import LinearSVC, LinearSVR
 from sklearn.utils.validation import check_is_fitted
 
 from .._activations import HIDDEN_ACTIVATIONS
-from .._input_map import SUPPORTED_STEP_NAMES, InputMap, held_column_error
+from .._input_map import SUPPORTED_STEP_NAMES, InputMap
 from .._network import Network
 from .._validation import resolve_features
 
@@ -215,11 +215,10 @@ def as_network(estimator):
     ------
     TypeError
         If the model or a pipeline step is not supported, or a column is
-        held by a non-affine step (the message names it and lists what is
-        supported).
+        encoded or enters through a non-affine step (the message names the
+        step and lists what is supported).
     ValueError
-        If a column is categorical (an encoder's input), or the model has
-        NaN or infinite weights.
+        If the model has NaN or infinite weights.
     sklearn.exceptions.NotFittedError
         If the model or a step is not fitted.
 
@@ -320,7 +319,17 @@ class ModelView:
         m = self.input_map
         if not m.is_complete:
             j = min(m.held)
-            raise held_column_error(j, m.held[j], self.feature_names)
+            kind, step_name, why = m.held[j]
+            names = self.feature_names
+            label = repr(names[j]) if names is not None else str(j)
+            what = "encodes" if kind == "categorical" else "is not affine in"
+            raise TypeError(
+                f"A network over all raw columns cannot be built: step "
+                f"{step_name!r} ({why}) {what} column {label}. Pass `features` "
+                "(without it) to lipschitz_bound and the robustness functions, "
+                "which hold such columns fixed. Supported steps: "
+                f"{SUPPORTED_STEP_NAMES}."
+            )
         coefs, intercepts = list(net.coefs), list(net.intercepts)
         coefs[0], intercepts[0] = m.fold(coefs[0], intercepts[0])
         return Network(coefs, intercepts, net.activation)
