@@ -578,3 +578,20 @@ def test_as_network_of_an_encoding_pipeline_names_the_encoder():
     _, model, _, _ = MODELS[-1]
     with pytest.raises(TypeError, match="'columntransformer__cat'.*encodes.*'region'"):
         as_network(model)
+
+
+@pytest.mark.parametrize("penalty", ["spectral", "frobenius"])
+def test_penalty_gradient_through_a_column_transformer_map(penalty):
+    """The handed map of a ColumnTransformer (numeric rows in raw units plus
+    unit rows for the encoded columns) through the training objective:
+    finite differences agree with the gradient."""
+    from ._helpers import numerical_gradient, objective_and_gradient
+
+    _, model, df, y = MODELS[1]
+    input_map = model[-1].input_map_
+    Xt = model[0].transform(df.iloc[:11])
+    est = LipschitzMLPClassifier((4,), penalty=penalty, alpha=0.9, random_state=2)
+    f, theta = objective_and_gradient(est, Xt, y[:11], input_map=input_map)
+    _, grad = f(theta)
+    num = numerical_gradient(f, theta)
+    assert np.linalg.norm(grad - num) / np.linalg.norm(num) <= 1e-6
