@@ -172,15 +172,16 @@ def run_one(dataset, scaler, hidden, seed, kind, penalty, alpha):
         }
 
 
-def tasks(datasets, scalers, hiddens, seeds, alphas):
+def tasks(datasets, scalers, hiddens, seeds, alphas, kinds, baseline=True):
     for dataset in datasets:
         for scaler in scalers:
             for hidden in hiddens:
                 for seed in seeds:
                     # penalty="none" ignores the input map: one baseline for
                     # both pipeline kinds.
-                    yield (dataset, scaler, hidden, seed, "sklip", "none", 0.0)
-                    for kind in KINDS:
+                    if baseline:
+                        yield (dataset, scaler, hidden, seed, "sklip", "none", 0.0)
+                    for kind in kinds:
                         for penalty, grid in alphas.items():
                             for alpha in grid:
                                 yield (
@@ -259,7 +260,8 @@ def print_table(rows, datasets):
         "\nBest certified accuracy within 1 accuracy point of the unpenalised "
         "model (means over seeds).\n  raw: at eps_raw through the whole "
         "pipeline; model: at eps_model on the scaled inputs; acc/pgd/L_raw "
-        "at the alpha best in raw units; '-': no alpha within 1 point."
+        "at the alpha best in raw units; '-': no alpha within 1 point; '*': "
+        "the best alpha is the largest tried."
     )
     header = (
         f"  {'dataset':20s} {'scaler':8s} {'hidden':6s} {'pipeline':8s} "
@@ -289,8 +291,11 @@ def print_table(rows, datasets):
                     continue
                 a_raw, m_raw = entry["raw"]
                 a_mod, m_mod = entry["model"]
+                top = max(k[5] for k in means if k[:5] == (ds, sc, hd, kind, pen))
+                edge = "*" if a_raw == top else " "
                 print(
-                    start + f"{a_raw:6g} {m_raw['acc']:6.3f} {m_raw['cert_raw']:8.3f} "
+                    start + f"{a_raw:5g}{edge} {m_raw['acc']:6.3f} "
+                    f"{m_raw['cert_raw']:8.3f} "
                     f"{m_raw['pgd_raw']:7.3f} {m_raw['L_raw']:8.3g} | "
                     f"{a_mod:6g} {m_mod['cert_model']:10.3f}"
                 )
@@ -379,11 +384,16 @@ def plot_pareto(rows, out_dir, datasets):
                     )
             ax.plot(base["acc"], base["cert_raw"], "k*", ms=10, label="no penalty")
             ax.axvline(base["acc"] - 0.01, color="grey", lw=0.8, ls=":")
+            # Collapsed models (chance accuracy) would squash the trade-off.
+            ax.set_xlim(base["acc"] - 0.08, min(1.0, base["acc"] + 0.01) + 0.005)
             ax.set_title(f"{sc}, hidden {hd}", fontsize=9)
             ax.set_xlabel("test accuracy")
         axes[0][0].set_ylabel(f"certified accuracy, eps {eps:g} ({UNITS[ds]})")
         axes[0][-1].legend(fontsize=7)
-        fig.suptitle(f"{ds}: penalty trade-off (means over seeds)")
+        fig.suptitle(
+            f"{ds}: penalty trade-off (means over seeds; dotted: 1 point below "
+            "the unpenalised accuracy)"
+        )
         fig.tight_layout()
         path = os.path.join(out_dir, f"penalties_pareto_{ds}.png")
         fig.savefig(path, dpi=110)
@@ -405,22 +415,47 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", default="bench_penalties_out")
+    for penalty in ALPHAS:
+        parser.add_argument(
+            f"--{penalty}-alphas",
+            type=float,
+            nargs="*",
+            default=None,
+            help=f"override the {penalty} alpha grid (none: skip {penalty})",
+        )
+    parser.add_argument("--kinds", nargs="+", choices=list(KINDS), default=None)
     parser.add_argument(
-        "--from-csv", help="rebuild the table and plots from a CSV of this script"
+        "--no-baseline",
+        action="store_true",
+        help="skip the unpenalised fits (when extending the grid of a run)",
+    )
+    parser.add_argument(
+        "--from-csv",
+        nargs="+",
+        help="rebuild the table and plots from CSVs of this script (e.g. a run "
+        "and a run extending its alpha grids)",
     )
     args = parser.parse_args(argv)
     if args.from_csv:
-        rows = read_csv(args.from_csv)
+        rows = [r for path in args.from_csv for r in read_csv(path)]
         datasets = [d for d in DATASETS if any(r["dataset"] == d for r in rows)]
-        report(rows, datasets, os.path.dirname(args.from_csv) or ".")
+        report(rows, datasets, os.path.dirname(args.from_csv[0]) or ".")
         return
     quick = args.quick
     datasets = args.datasets or list(DATASETS)
     scalers = args.scalers or (["minmax"] if quick else list(SCALERS))
     hiddens = args.hidden or (["64"] if quick else list(HIDDEN))
     seeds = range(args.seeds or (1 if quick else 3))
-    alphas = QUICK_ALPHAS if quick else ALPHAS
-    all_tasks = sorted(tasks(datasets, scalers, hiddens, seeds, alphas), key=_cost)
+    alphas = dict(QUICK_ALPHAS if quick else ALPHAS)
+    for penalty in ALPHAS:
+        grid = getattr(args, f"{penalty}_alphas")
+        if grid is not None:
+            alphas[penalty] = tuple(grid)
+    kinds = args.kinds or list(KINDS)
+    all_tasks = sorted(
+        tasks(datasets, scalers, hiddens, seeds, alphas, kinds, not args.no_baseline),
+        key=_cost,
+    )
     all_tasks.reverse()
     print(
         f"{len(all_tasks)} fits ({'quick' if quick else 'full'} mode), "
@@ -453,6 +488,20 @@ def main(argv=None):
 
 
 def report(rows, datasets, out_dir):
+    # The table compares with the unpenalised model of each cell: cells run
+    # with --no-baseline are reported together with the run that has it.
+    cells = {(r["dataset"], r["scaler"], r["hidden"]) for r in rows}
+    based = {
+        (r["dataset"], r["scaler"], r["hidden"]) for r in rows if r["penalty"] == "none"
+    }
+    if cells - based:
+        print(
+            f"\n{len(cells - based)} cells have no unpenalised baseline in these "
+            "rows; rebuild the table with --from-csv and the run that has them."
+        )
+        rows = [r for r in rows if (r["dataset"], r["scaler"], r["hidden"]) in based]
+        if not rows:
+            return
     table = print_table(rows, list(DATASETS))
     print_acceptance(table)
     for path in plot_pareto(rows, out_dir, datasets):
