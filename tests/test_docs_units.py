@@ -29,7 +29,8 @@ def test_penalty_in_raw_units_certifies_in_raw_units(page_namespace):
     assert model_units[-1].input_map_ is None
     assert raw_units[-1].input_map_ is not None
     # Same alpha, about the same accuracy...
-    assert abs(raw_units.score(X_test, y_test) - model_units.score(X_test, y_test)) < 0.05
+    accuracy = [pipe.score(X_test, y_test) for pipe in (raw_units, model_units)]
+    assert abs(accuracy[0] - accuracy[1]) < 0.05
     # ...but only the raw-unit penalty controls the raw-unit constant.
     assert lipschitz_bound(raw_units) < 0.6 * lipschitz_bound(model_units)
     cert = {
