@@ -10,6 +10,9 @@
 - :func:`default_eps`: the default radius every consumer shares.
 
 All radii ``eps`` are in raw input units (before any Pipeline preprocessing).
+``X`` is handed to the model in the type and column order given (DataFrames
+included); ``features=`` selects the columns perturbed and certified, and
+categorical columns are held fixed.
 """
 
 from ._attacks import perturb
