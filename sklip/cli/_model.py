@@ -106,8 +106,17 @@ class View:
             return {"features": np.arange(self.n_numeric)}
         return {}
 
-    def lipschitz_bound(self, method="auto"):
-        return float(lipschitz_bound(self.network, method=method))
+    @property
+    def restricted(self):
+        """Whether only the first ``n_numeric`` inputs are perturbed."""
+        n_inputs = self.units.mean_.shape[0]
+        return bool(self._features(n_inputs))
+
+    def lipschitz_bound(self, method="auto", all_inputs=False):
+        """Certified bound over the perturbed inputs (or over all of them)."""
+        n_inputs = self.units.mean_.shape[0]
+        features = {} if all_inputs else self._features(n_inputs)
+        return float(lipschitz_bound(self.network, method=method, **features))
 
     def robust(self, X, y, eps, random_state=0):
         Z = self.inputs(X)
