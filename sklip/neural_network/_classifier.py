@@ -5,6 +5,7 @@ from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -15,6 +16,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._base import BaseLipschitzMLP
+from ._certified_training import MARGIN_KINDS
 from ._docstrings import ATTRIBUTES, PARAMETERS, PENALTY_PARAGRAPH, REFERENCES
 
 
@@ -62,6 +64,11 @@ True
 (2, 10)
 """
 
+    _parameter_constraints: dict = {
+        **BaseLipschitzMLP._parameter_constraints,
+        "margin_kind": [StrOptions(set(MARGIN_KINDS))],
+    }
+
     def __init__(
         self,
         hidden_layer_sizes=(100,),
@@ -90,6 +97,9 @@ True
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        lipschitz_margin=0.0,
+        max_lipschitz=None,
+        margin_kind="pairwise",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -117,7 +127,10 @@ True
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            lipschitz_margin=lipschitz_margin,
+            max_lipschitz=max_lipschitz,
         )
+        self.margin_kind = margin_kind
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

@@ -92,6 +92,8 @@ True
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        lipschitz_margin=0.0,
+        max_lipschitz=None,
     ):
         self.loss = loss
         super().__init__(
@@ -120,6 +122,8 @@ True
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            lipschitz_margin=lipschitz_margin,
+            max_lipschitz=max_lipschitz,
         )
 
     def _validate_input(self, X, y, incremental, reset):
