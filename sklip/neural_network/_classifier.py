@@ -17,7 +17,13 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._base import BaseLipschitzMLP
 from ._certified_training import MARGIN_KINDS
-from ._docstrings import ATTRIBUTES, PARAMETERS, PENALTY_PARAGRAPH, REFERENCES
+from ._docstrings import (
+    ATTRIBUTES,
+    MARGIN_KIND,
+    PARAMETERS,
+    PENALTY_PARAGRAPH,
+    REFERENCES,
+)
 
 
 class LipschitzMLPClassifier(ClassifierMixin, BaseLipschitzMLP):
@@ -25,7 +31,8 @@ class LipschitzMLPClassifier(ClassifierMixin, BaseLipschitzMLP):
 
 A drop-in cousin of :class:`sklearn.neural_network.MLPClassifier`: same
 parameters, defaults and fitted attributes, plus ``penalty`` and
-``n_power_iterations``. Binary, multiclass and multilabel targets; dense or
+``n_power_iterations`` (the penalty), and ``lipschitz_margin``,
+``margin_kind`` and ``max_lipschitz`` (certified training). Binary, multiclass and multilabel targets; dense or
 sparse input; ``sample_weight`` in ``fit`` and ``partial_fit``.
 
 {PENALTY_PARAGRAPH}
@@ -33,6 +40,8 @@ sparse input; ``sample_weight`` in ``fit`` and ``partial_fit``.
 Parameters
 ----------
 {PARAMETERS}
+
+{MARGIN_KIND}
 
 Attributes
 ----------
@@ -62,6 +71,16 @@ Examples
 True
 >>> clf.predict_proba(X[:2]).shape
 (2, 10)
+
+Certified training: a hard budget on the Lipschitz constant, and a margin
+that asks for certified radius 0.5 on the training samples.
+
+>>> from sklip import lipschitz_bound
+>>> budgeted = LipschitzMLPClassifier(hidden_layer_sizes=(32,), max_iter=30,
+...                                   max_lipschitz=2.0, lipschitz_margin=0.5,
+...                                   random_state=0).fit(X, y)
+>>> lipschitz_bound(budgeted, method="spectral") <= 2.0
+True
 """
 
     _parameter_constraints: dict = {

@@ -16,7 +16,9 @@ class LipschitzMLPRegressor(RegressorMixin, BaseLipschitzMLP):
 
 A drop-in cousin of :class:`sklearn.neural_network.MLPRegressor`: same
 parameters, defaults and fitted attributes, plus ``penalty`` and
-``n_power_iterations``. Single and multi-output targets; dense or sparse
+``n_power_iterations`` (the penalty), and ``lipschitz_margin`` and
+``max_lipschitz`` (certified training; the margin is the regression
+analogue described below). Single and multi-output targets; dense or sparse
 input; ``sample_weight`` in ``fit`` and ``partial_fit``.
 
 {PENALTY_PARAGRAPH}
