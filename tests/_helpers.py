@@ -4,9 +4,7 @@ parameter vector, evaluated through the estimators' own engine."""
 import numpy as np
 
 
-def objective_and_gradient(
-    est, X, y, sample_weight=None, input_map=None, budget=False
-):
+def objective_and_gradient(est, X, y, sample_weight=None, input_map=None, budget=False):
     """Return ``f(theta) -> (loss, grad)`` and a starting ``theta``.
 
     ``est`` is initialised exactly as ``fit`` would, and the objective is the

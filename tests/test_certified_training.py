@@ -144,9 +144,7 @@ def test_pairwise_margin_value_is_the_documented_formula():
     W2 = theta[24:42].reshape(6, 3)
     b1, b2 = theta[42:48], theta[48:51]
     Z = np.maximum(X @ W1 + b1, 0) @ W2 + b2
-    K = np.linalg.norm(W1, 2) * np.linalg.norm(
-        W2[:, :, None] - W2[:, None, :], axis=0
-    )
+    K = np.linalg.norm(W1, 2) * np.linalg.norm(W2[:, :, None] - W2[:, None, :], axis=0)
     total = 0.0
     for z, t in zip(Z, y):
         bottom = max(z[i] + eps * K[t, i] for i in range(3) if i != t)
@@ -303,12 +301,16 @@ def test_pgd_never_breaks_a_certified_sample_of_a_margin_trained_model(digits, k
         random_state=0,
     ).fit(X, y)
     eps = 0.5
-    certified = (certified_radius(est, X_test) > eps) & (
-        est.predict(X_test) == y_test
-    )
+    certified = (certified_radius(est, X_test) > eps) & (est.predict(X_test) == y_test)
     assert certified.sum() > 60
     X_adv = perturb(
-        est, X_test, y_test, eps=eps, attack="pgd", n_iter=40, n_restarts=3,
+        est,
+        X_test,
+        y_test,
+        eps=eps,
+        attack="pgd",
+        n_iter=40,
+        n_restarts=3,
         random_state=0,
     )
     assert np.all(np.linalg.norm(X_adv - X_test, axis=1) <= eps * (1 + 1e-9))
@@ -326,9 +328,9 @@ def test_regressor_margin_trades_fit_for_a_smaller_constant():
     y = np.sin(2 * X[:, 0]) + X[:, 1]
     common = dict(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=200)
     plain = LipschitzMLPRegressor(random_state=0, **common).fit(X, y)
-    robust = LipschitzMLPRegressor(
-        lipschitz_margin=0.5, random_state=0, **common
-    ).fit(X, y)
+    robust = LipschitzMLPRegressor(lipschitz_margin=0.5, random_state=0, **common).fit(
+        X, y
+    )
     assert lipschitz_bound(robust) < 0.8 * lipschitz_bound(plain)
     assert robust.score(X, y) > 0.5
 

@@ -32,8 +32,9 @@ class LipschitzMLPClassifier(ClassifierMixin, BaseLipschitzMLP):
 A drop-in cousin of :class:`sklearn.neural_network.MLPClassifier`: same
 parameters, defaults and fitted attributes, plus ``penalty`` and
 ``n_power_iterations`` (the penalty), and ``lipschitz_margin``,
-``margin_kind`` and ``max_lipschitz`` (certified training). Binary, multiclass and multilabel targets; dense or
-sparse input; ``sample_weight`` in ``fit`` and ``partial_fit``.
+``margin_kind`` and ``max_lipschitz`` (certified training). Binary,
+multiclass and multilabel targets; dense or sparse input; ``sample_weight``
+in ``fit`` and ``partial_fit``.
 
 {PENALTY_PARAGRAPH}
 
