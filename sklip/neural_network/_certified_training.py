@@ -45,9 +45,11 @@ result with :func:`sklip.lipschitz.lipschitz_bound` itself.
 
 import numpy as np
 
-from .._activations import HIDDEN_ACTIVATIONS
+from scipy.special import logsumexp
+
+from .._activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .._network import Network
-from ._losses import LOSSES
+from ._losses import LOSSES, _average
 
 MARGIN_KINDS = ("pairwise", "global")
 
@@ -186,11 +188,27 @@ class LipschitzMargin:
         self._pending = ("global", gL)
         return loss
 
-    def _link_loss(self, Y, P, sw):
-        from .._activations import OUTPUT_ACTIVATIONS
+    def _link_loss(self, Y, Z, sw):
+        """Loss of the raw outputs ``Z``, which become the link's output.
 
-        OUTPUT_ACTIVATIONS[self.out_activation](P)
-        return LOSSES[self.out_activation](Y, P, sw)
+        Cross-entropies are computed from the logits (log-sum-exp), not from
+        clipped probabilities: shifted logits of an uncertified sample put
+        the target probability below the clip, where the clipped loss is flat
+        and the stopping rule would read no progress while the gradient
+        (``P - Y``, exact either way) still trains.
+        """
+        out = self.out_activation
+        if out == "softmax":
+            lse = logsumexp(Z, axis=1, keepdims=True)
+            values = -(Y * (Z - lse))
+        elif out == "logistic":
+            values = np.logaddexp(0.0, Z) - Y * Z
+        else:
+            values = None
+        OUTPUT_ACTIVATIONS[out](Z)
+        if values is None:
+            return LOSSES[out](Y, Z, sw)
+        return _average(values, sw)
 
     def _shift_pattern(self, Z, Y, radius):
         """Direction of the worst case of each raw output, per unit of
