@@ -79,13 +79,13 @@ search = GridSearchCV(
     LipschitzMLPClassifier(
         hidden_layer_sizes=(64,),
         learning_rate_init=0.01,
-        max_iter=60,
+        max_iter=40,
         random_state=0,
     ),
     grid,
     scoring=scoring,
     refit=most_certified(min_accuracy=0.9),
-    cv=3,
+    cv=2,
 ).fit(X_train, y_train)
 
 best = search.best_estimator_
