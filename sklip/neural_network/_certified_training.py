@@ -44,7 +44,6 @@ result with :func:`sklip.lipschitz.lipschitz_bound` itself.
 """
 
 import numpy as np
-
 from scipy.special import logsumexp
 
 from .._activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
