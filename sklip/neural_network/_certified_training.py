@@ -32,13 +32,17 @@ moves by at most ``eps * L_hat``, and for a loss convex in the raw output the
 worst value on that interval sits at an end, so training uses the output
 shifted by ``+-eps * L_hat`` towards the larger loss.
 
-Lipschitz budget. After every update, each layer is rescaled by
-``min(1, tau / sigma_l)`` with the equal split
-``tau = (max_lipschitz / c^(m-1)) ** (1/m)``, so that ``L_hat <= max_lipschitz``.
-For relu networks the split costs no expressiveness (a positive rescaling of
-one layer and its bias can be undone by the next layer). lbfgs cannot take
-projected steps, so it optimises ``V`` with weights ``W = V min(1, tau /
-sigma(V))`` (a reparametrisation, differentiated exactly). At the end of
+Lipschitz budget. Each layer gets the equal share
+``tau = (max_lipschitz / c^(m-1)) ** (1/m)`` of the budget and its weights are
+``W = V min(1, tau / sigma(V))``: the optimiser steps in ``V`` with the
+gradient chained through the rescaling (lbfgs with exact norms, the
+stochastic solvers with the tracked ones), and the weights the network uses
+are always within the budget. Rescaling the weights themselves after each
+step (a plain projected step) shrinks every direction of a layer, not only
+the top one, and was measured to collapse layers towards rank one (0.65
+instead of 0.90 test accuracy on digits at ``max_lipschitz=1``). For relu
+networks the equal split costs no expressiveness (a positive rescaling of
+one layer and its bias can be undone by the next layer). At the end of
 training :meth:`LipschitzBudget.enforce` uses exact norms and checks the
 result with :func:`sklip.lipschitz.lipschitz_bound` itself.
 """
