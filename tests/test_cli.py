@@ -87,6 +87,7 @@ def test_search_classification_csv_report_and_saved_model(files):
         "rank",
         "penalty",
         "alpha",
+        "lipschitz_margin",
         "mean_accuracy",
         "std_accuracy",
         "mean_lipschitz_bound",
@@ -244,14 +245,18 @@ def test_demo_quick_and_bare_sklip(tmp_path):
         "spectral",
         "spectral",
         "none",
+        "--margin",
         cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr
     assert "data: iris" in run.stdout
     report = pd.read_csv(tmp_path / "sklip-report" / "cv_results.csv")
-    # Duplicate penalties are searched once.
-    assert sorted(report["penalty"]) == ["none", "spectral", "spectral"]
-    assert len(report) == 3  # none: 1 candidate; spectral: alphas 1 and 10
+    # Duplicate penalties are searched once: none 1 alpha, spectral alphas 1
+    # and 10, each without and with certified training at the report's eps.
+    assert sorted(report["penalty"]) == ["none"] * 2 + ["spectral"] * 4
+    eps = report["eps"].iloc[0]
+    assert sorted(set(report["lipschitz_margin"])) == [0.0, pytest.approx(eps)]
+    assert eps == pytest.approx(0.2 * np.sqrt(4))  # iris: 4 features, std units
     _check_png(tmp_path / "sklip-report" / "accuracy_vs_lipschitz.png")
 
 
@@ -305,6 +310,21 @@ BAD = {
         "not numeric",
     ),
     "negative alpha": (["--alpha", "-1"], "--alpha"),
+    "margin for regression": (
+        [
+            "search",
+            "--data",
+            "reg.csv",
+            "--sep",
+            ";",
+            "--target",
+            "y",
+            "--task",
+            "regression",
+            "--margin",
+        ],
+        "--margin",
+    ),
     "save-model directory missing": (
         [
             "search",

@@ -145,6 +145,12 @@ def add_model_options(parser, *, quick_note):
     grid.add_argument(
         "--random-state", type=int, default=0, help="seed of every random choice"
     )
+    grid.add_argument(
+        "--margin",
+        action="store_true",
+        help="also search lipschitz_margin = eps (certified training at the "
+        "report's radius; classification only; doubles the grid)",
+    )
     grid.add_argument("--quick", action="store_true", help=quick_note)
 
 

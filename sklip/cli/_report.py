@@ -28,7 +28,7 @@ def print_tables(result, out):
     )
     out.write(f"cross-validation, ranked by {main}:\n")
     head = (
-        f"{'rank':>4s} {'penalty':10s} {'alpha':>7s} "
+        f"{'rank':>4s} {'penalty':10s} {'alpha':>7s} {'margin':>7s} "
         + " ".join(f"{_SHORT[m]:>10s}" for m in metrics)
         + f" {'fit s':>6s}"
     )
@@ -36,17 +36,21 @@ def print_tables(result, out):
     for row in result["rows"]:
         cells = " ".join(_cell(m, row[f"mean_{m}"]) for m in metrics)
         out.write(
-            f"{row['rank']:4d} {row['penalty']:10s} {row['alpha']:7g} {cells} "
+            f"{row['rank']:4d} {row['penalty']:10s} {row['alpha']:7g} "
+            f"{row['lipschitz_margin']:7.3g} {cells} "
             f"{row['mean_fit_time_s']:6.2f}\n"
         )
-    out.write("\nheld-out test set, best alpha of each penalty:\n")
-    head = f"{'penalty':10s} {'alpha':>7s} " + " ".join(
+    out.write("\nheld-out test set, best candidate of each penalty:\n")
+    head = f"{'penalty':10s} {'alpha':>7s} {'margin':>7s} " + " ".join(
         f"{_SHORT[m]:>10s}" for m in metrics
     )
     out.write(head + "\n" + "-" * len(head) + "\n")
     for entry in result["best"]:
         cells = " ".join(_cell(m, entry["test"][m]) for m in metrics)
-        out.write(f"{entry['penalty']:10s} {entry['alpha']:7g} {cells}\n")
+        out.write(
+            f"{entry['penalty']:10s} {entry['alpha']:7g} "
+            f"{entry['lipschitz_margin']:7.3g} {cells}\n"
+        )
 
 
 def _cell(metric, value):
@@ -65,7 +69,7 @@ def write_report(result, directory, X_test, y_test, *, random_state, n_numeric=N
             f"--output: cannot create {str(directory)!r}: {exc.strerror}"
         ) from None
     metrics = METRICS[result["task"]]
-    fields = ["rank", "penalty", "alpha"]
+    fields = ["rank", "penalty", "alpha", "lipschitz_margin"]
     for m in metrics:
         fields += [f"mean_{m}", f"std_{m}"]
     fields += ["mean_fit_time_s", "eps", "eps_units"]
@@ -110,14 +114,30 @@ def _plot_tradeoff(result, path):
     plt = _pyplot()
     main = result["main"]
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for penalty in dict.fromkeys(r["penalty"] for r in result["rows"]):
+    colors = {}
+    groups = dict.fromkeys(
+        (r["penalty"], r["lipschitz_margin"]) for r in result["rows"]
+    )
+    for penalty, margin in groups:
         rows = sorted(
-            (r for r in result["rows"] if r["penalty"] == penalty),
+            (
+                r
+                for r in result["rows"]
+                if (r["penalty"], r["lipschitz_margin"]) == (penalty, margin)
+            ),
             key=lambda r: r["alpha"],
         )
         x = [r["mean_lipschitz_bound"] for r in rows]
         y = [r[f"mean_{main}"] for r in rows]
-        ax.plot(x, y, "o-", label=penalty)
+        # One colour per penalty; certified training (a margin) dashed.
+        (line,) = ax.plot(
+            x,
+            y,
+            "o--" if margin else "o-",
+            color=colors.get(penalty),
+            label=f"{penalty}, margin {margin:.3g}" if margin else penalty,
+        )
+        colors[penalty] = line.get_color()
         for r, xi, yi in zip(rows, x, y):
             if penalty != "none":
                 ax.annotate(
@@ -159,7 +179,12 @@ def _plot_curves(result, path, X_test, y_test, random_state, n_numeric):
             attacks=attacks,
             random_state=random_state,
             ax=ax,
-            name=f"{entry['penalty']} (alpha={entry['alpha']:g})",
+            name=f"{entry['penalty']} (alpha={entry['alpha']:g}"
+            + (
+                f", margin={entry['lipschitz_margin']:.3g})"
+                if entry["lipschitz_margin"]
+                else ")"
+            ),
         )
     ax.axvline(result["eps"], color="0.6", linewidth=0.8)
     ax.set_xlabel(f"eps ({result['units'].label})")

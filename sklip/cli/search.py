@@ -87,6 +87,8 @@ def load(args):
 
 def run(args, out=sys.stdout):
     X, y, numeric, categorical, task = load(args)
+    if args.margin and task != "classification":
+        raise CLIError("--margin: certified training needs a classification task")
     if task == "classification":
         from ._runner import fill_defaults
 
