@@ -122,7 +122,7 @@ True
             max_fun=max_fun,
         )
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, classes=None):
         X, y = validate_data(
             self,
             X,
