@@ -468,10 +468,24 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                     "Use a smaller learning_rate_init (got "
                     f"{self.learning_rate_init}), s"
                 )
+            if sample_weight is not None and self.penalty != "none" and self.alpha:
+                strength = np.ldexp(
+                    self.alpha / float(sample_weight.sum()), -weight_exponent
+                )
+                advice = (
+                    f"{advice}cale the input features (e.g. with StandardScaler), "
+                    "or check sample_weight: the penalty weighs alpha / "
+                    f"sum(sample_weight) = {strength:.3g} (scikit-learn's "
+                    "convention), so weights far from 1 change its strength."
+                )
+            else:
+                advice += (
+                    "cale the input features (e.g. with StandardScaler) or "
+                    "increase alpha."
+                )
             raise ValueError(
                 "Training diverged: the loss grew without bound or the weights "
-                f"became non-finite. {advice}cale the input features (e.g. with "
-                "StandardScaler) or increase alpha. The model was left as it was "
+                f"became non-finite. {advice} The model was left as it was "
                 "before this call."
             ) from None
         self.coefs_, self.intercepts_ = flat.copies()
@@ -494,7 +508,12 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
 
         def objective(theta):
             flat.params[...] = theta
-            loss = self._loss_grad(flat, penalty, X, Y, sw, acts, deltas, P, True)
+            try:
+                loss = self._loss_grad(flat, penalty, X, Y, sw, acts, deltas, P, True)
+            except np.linalg.LinAlgError:
+                # The SVD of the spectral penalty fails on weights that
+                # overflowed (huge inputs or penalty): a non-finite point.
+                loss = np.inf
             last["loss"] = loss
             if not np.isfinite(loss):
                 # Let the line search back off; a finite model is checked later.
@@ -603,8 +622,8 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
         if labels.dtype == bool:
             msg += (
                 " (Binary targets are stratified by the indicator of "
-                f"classes_[1]: True is class {self.classes_[1]!r}, False is "
-                f"class {self.classes_[0]!r}.)"
+                f"classes_[1]: True is class {self.classes_[1].item()!r}, False is "
+                f"class {self.classes_[0].item()!r}.)"
             )
         return msg + " Add samples of these classes or set early_stopping=False."
 
