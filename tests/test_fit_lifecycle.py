@@ -292,6 +292,16 @@ def test_lbfgs_spectral_on_huge_inputs_is_a_clear_error():
     np.testing.assert_array_equal(reg.coefs_[0], coefs[0])
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
+def test_a_loss_not_finite_before_any_step_blames_the_data(solver):
+    X, y = _binary_data(n=40)
+    reg = LipschitzMLPRegressor(hidden_layer_sizes=(4,), solver=solver)
+    with pytest.raises(ValueError, match="before any step") as info:
+        reg.fit(1e300 * X, y)
+    assert "learning_rate_init" not in str(info.value)
+    assert "StandardScaler" in str(info.value)
+
+
 # ---------------------------------------------------------------------------
 # Sample weights near the ends of the float range
 

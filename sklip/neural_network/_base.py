@@ -73,7 +73,15 @@ _MUTATED_IN_PLACE = (
 
 
 class _Diverged(Exception):
-    """Internal signal: the loss or the weights stopped being finite."""
+    """Internal signal: the loss or the weights stopped being finite.
+
+    ``at_start`` says the loss was not finite at the weights training started
+    from: then the data, not the step size, is to blame.
+    """
+
+    def __init__(self, at_start=False):
+        super().__init__()
+        self.at_start = at_start
 
 
 class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
@@ -483,34 +491,44 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                 )
             if not np.isfinite(flat.params).all():
                 raise _Diverged
-        except _Diverged:
-            advice = "S"
-            if self.solver in _STOCHASTIC_SOLVERS:
-                advice = (
-                    "Use a smaller learning_rate_init (got "
-                    f"{self.learning_rate_init}), s"
-                )
-            if sample_weight is not None and self.penalty != "none" and self.alpha:
-                strength = np.ldexp(
-                    self.alpha / float(sample_weight.sum()), -weight_exponent
-                )
-                advice = (
-                    f"{advice}cale the input features (e.g. with StandardScaler), "
-                    "or check sample_weight: the penalty weighs alpha / "
-                    f"sum(sample_weight) = {strength:.3g} (scikit-learn's "
-                    "convention), so weights far from 1 change its strength."
-                )
-            else:
-                advice += (
-                    "cale the input features (e.g. with StandardScaler) or "
-                    "increase alpha."
-                )
+        except _Diverged as exc:
             raise ValueError(
-                "Training diverged: the loss grew without bound or the weights "
-                f"became non-finite. {advice} The model was left as it was "
-                "before this call."
+                self._divergence_message(X, sample_weight, weight_exponent, exc)
             ) from None
         self.coefs_, self.intercepts_ = flat.copies()
+
+    def _divergence_message(self, X, sample_weight, weight_exponent, exc):
+        kept = " The model was left as it was before this call."
+        if exc.at_start:
+            largest = abs(X).max() if X.size else 0.0
+            return (
+                "The training loss is not finite at the weights training starts "
+                "from, before any step: X (largest absolute value "
+                f"{largest:.3g}) or y hold values too large for {X.dtype} "
+                "arithmetic. Scale them (e.g. with StandardScaler)." + kept
+            )
+        advice = []
+        if self.solver in _STOCHASTIC_SOLVERS:
+            advice.append(
+                f"use a smaller learning_rate_init (got {self.learning_rate_init})"
+            )
+        advice.append("scale the input features (e.g. with StandardScaler)")
+        if sample_weight is not None and self.penalty != "none" and self.alpha:
+            strength = np.ldexp(
+                self.alpha / float(sample_weight.sum()), -weight_exponent
+            )
+            advice.append(
+                "check sample_weight: the penalty weighs alpha / "
+                f"sum(sample_weight) = {strength:.3g} (scikit-learn's "
+                "convention), so weights far from 1 change its strength"
+            )
+        else:
+            advice.append("increase alpha")
+        advice = ", ".join(advice[:-1]) + " or " + advice[-1]
+        return (
+            "Training diverged: the loss grew without bound or the weights "
+            f"became non-finite. {advice[0].upper()}{advice[1:]}." + kept
+        )
 
     def _training_penalty(self, flat, weight_exponent, incremental=False):
         """The penalty, in the units of the scaled sample weights."""
@@ -526,7 +544,7 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
         P = np.empty_like(acts[-1])
         penalty = self._training_penalty(flat, weight_exponent)
         curve = []
-        last = {"loss": np.inf}
+        last = {"loss": np.inf, "first": None}
 
         def objective(theta):
             flat.params[...] = theta
@@ -537,6 +555,8 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                 # overflowed (huge inputs or penalty): a non-finite point.
                 loss = np.inf
             last["loss"] = loss
+            if last["first"] is None:
+                last["first"] = loss
             if not np.isfinite(loss):
                 # Let the line search back off; a finite model is checked later.
                 return np.inf, np.zeros_like(theta)
@@ -570,7 +590,7 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
             self.loss_ = float(result.fun)
             flat.params[...] = result.x
         if not np.isfinite(self.loss_):
-            raise _Diverged
+            raise _Diverged(at_start=not np.isfinite(last["first"]))
         self.loss_curve_ = curve
         self.best_loss_ = min(curve) if curve else self.loss_
 
@@ -642,10 +662,11 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
             f"members are: {too_few}."
         )
         if labels.dtype == bool:
+            negative, positive = self.classes_.tolist()
             msg += (
                 " (Binary targets are stratified by the indicator of "
-                f"classes_[1]: True is class {self.classes_[1].item()!r}, False is "
-                f"class {self.classes_[0].item()!r}.)"
+                f"classes_[1]: True is class {positive!r}, False is class "
+                f"{negative!r}.)"
             )
         return msg + " Add samples of these classes or set early_stopping=False."
 
@@ -735,7 +756,7 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                     if loss is None:
                         continue
                     if not np.isfinite(loss):
-                        raise _Diverged
+                        raise _Diverged(at_start=divergence_threshold is None)
                     if divergence_threshold is None:
                         divergence_threshold = _DIVERGENCE_FACTOR * max(
                             loss, _DIVERGENCE_FLOOR
