@@ -281,10 +281,16 @@ def test_a_failed_call_keeps_the_fitted_model(Estimator, failure, call):
     np.testing.assert_array_equal(est.coefs_[0], twin.coefs_[0])
 
 
-def test_lbfgs_spectral_on_huge_inputs_is_a_clear_error():
-    X, y = _binary_data(n=40)
+@pytest.mark.parametrize("width", [4, 70])  # dense SVD, Lanczos (svds)
+def test_lbfgs_spectral_on_huge_inputs_is_a_clear_error(width):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, width)), rng.normal(size=40)
     reg = LipschitzMLPRegressor(
-        hidden_layer_sizes=(4,), solver="lbfgs", penalty="spectral", random_state=0
+        hidden_layer_sizes=(width,),
+        solver="lbfgs",
+        penalty="spectral",
+        max_iter=5,
+        random_state=0,
     ).fit(X, y)
     coefs = [W.copy() for W in reg.coefs_]
     with pytest.raises(ValueError, match="Scale the input features"):

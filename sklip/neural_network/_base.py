@@ -8,6 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
+from scipy.sparse.linalg import ArpackError
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -550,7 +551,7 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
             flat.params[...] = theta
             try:
                 loss = self._loss_grad(flat, penalty, X, Y, sw, acts, deltas, P, True)
-            except np.linalg.LinAlgError:
+            except (np.linalg.LinAlgError, ArpackError):
                 # The SVD of the spectral penalty fails on weights that
                 # overflowed (huge inputs or penalty): a non-finite point.
                 loss = np.inf
