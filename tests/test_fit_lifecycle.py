@@ -139,6 +139,37 @@ def test_lbfgs_warm_start_continues_from_a_scikit_learn_model():
     np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
 
 
+def test_partial_fit_continues_a_scikit_learn_model_with_its_classes():
+    X, y = make_classification(
+        n_samples=60, n_features=5, n_informative=3, n_classes=3, random_state=0
+    )
+    y = np.array(["ant", "bee", "cat"])[y]
+    # Plain SGD carries no optimizer state, so one more epoch from the same
+    # weights is the same step in both libraries.
+    params = dict(
+        hidden_layer_sizes=(5,),
+        solver="sgd",
+        momentum=0.0,
+        batch_size=60,
+        shuffle=False,
+        learning_rate_init=0.1,
+        alpha=1e-3,
+        random_state=0,
+    )
+    theirs = MLPClassifier(max_iter=20, **params).fit(X, y)
+    ours = LipschitzMLPClassifier(penalty="frobenius", **params)
+    ours.coefs_ = [W.copy() for W in theirs.coefs_]
+    ours.intercepts_ = [b.copy() for b in theirs.intercepts_]
+    ours.classes_ = theirs.classes_.copy()
+    ours.n_features_in_ = 5
+    ours.partial_fit(X, y)  # classes_ given: no classes= needed
+    theirs.partial_fit(X, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    assert ours.out_activation_ == "softmax"
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
 def test_switching_to_the_spectral_penalty_starts_from_the_exact_singular_pair():
     X, y = _binary_data(n=30)
     clf = LipschitzMLPClassifier(

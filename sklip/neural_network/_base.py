@@ -663,7 +663,7 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
             f"members are: {too_few}."
         )
         if labels.dtype == bool:
-            negative, positive = self.classes_.tolist()
+            negative, positive = np.asarray(self.classes_).tolist()
             msg += (
                 " (Binary targets are stratified by the indicator of "
                 f"classes_[1]: True is class {positive!r}, False is class "

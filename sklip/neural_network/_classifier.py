@@ -165,8 +165,9 @@ True
         multilabel = self._label_binarizer.y_type_.startswith("multilabel")
         if len(self.classes_) < 2 and not multilabel:
             raise ValueError(
-                "LipschitzMLPClassifier needs samples of at least 2 classes in "
-                f"the data; got only one class: {self.classes_.tolist()}."
+                "LipschitzMLPClassifier needs at least 2 classes (in y, or "
+                "announced by partial_fit's classes); got only one: "
+                f"{np.asarray(self.classes_).tolist()}."
             )
         Y = self._label_binarizer.transform(y)
         if multilabel:
