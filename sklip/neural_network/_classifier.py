@@ -166,7 +166,7 @@ True
         if len(self.classes_) < 2 and not multilabel:
             raise ValueError(
                 "LipschitzMLPClassifier needs at least 2 classes (in y, or "
-                "announced by partial_fit's classes); got only one: "
+                "announced by partial_fit's classes); got only one class: "
                 f"{np.asarray(self.classes_).tolist()}."
             )
         Y = self._label_binarizer.transform(y)
