@@ -386,15 +386,28 @@ def test_sample_weights_too_small_for_the_penalty_are_a_clear_error():
 # The early-stopping validation split
 
 
-def test_early_stopping_with_zero_validation_weights_is_a_clear_error():
+@pytest.mark.parametrize(
+    "validation_fraction, part",
+    # 2 weighted samples of 60: with random_state=0 both land in training at
+    # 10% validation and both in validation at 90%.
+    [(0.1, "validation"), (0.9, "training")],
+)
+def test_early_stopping_with_a_weightless_split_is_a_clear_error(
+    validation_fraction, part
+):
     X, y = _binary_data(n=60)
     sw = np.zeros(len(y))
-    sw[:2] = 1.0  # validation_fraction=0.1: 6 samples, here all weightless
+    sw[:2] = 1.0
     clf = LipschitzMLPClassifier(
-        hidden_layer_sizes=(4,), early_stopping=True, max_iter=30, random_state=0
+        hidden_layer_sizes=(4,),
+        early_stopping=True,
+        validation_fraction=validation_fraction,
+        max_iter=30,
+        random_state=0,
     )
-    with pytest.raises(ValueError, match=r"validation split.*zero sample_weight"):
+    with pytest.raises(ValueError, match=rf"{part} split.*zero sample_weight"):
         clf.fit(X, y, sample_weight=sw)
+    assert not hasattr(clf, "coefs_")
     # With weight on both sides the same split trains and scores normally.
     clf.fit(X, y, sample_weight=np.ones(len(y)))
     assert max(clf.validation_scores_) > 0
