@@ -363,6 +363,19 @@ def test_scaling_sample_weight_by_a_power_of_two_changes_nothing_but_alpha(
     np.testing.assert_array_equal(ref.loss_curve_, est.loss_curve_)
 
 
+@pytest.mark.parametrize(
+    "certified", [{"lipschitz_margin": 0.1}, {"max_lipschitz": 2.0}]
+)
+def test_scaling_sample_weight_is_exact_with_certified_training(certified):
+    X, y = _binary_data(n=40)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    params = dict(hidden_layer_sizes=(4,), max_iter=5, random_state=0, **certified)
+    ref = LipschitzMLPClassifier(alpha=0.3, **params).fit(X, y, sample_weight=sw)
+    est = LipschitzMLPClassifier(alpha=np.ldexp(0.3, 600), **params)
+    est.fit(X, y, sample_weight=np.ldexp(sw, 600))
+    np.testing.assert_array_equal(ref.coefs_[0], est.coefs_[0])
+
+
 @pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
 @pytest.mark.parametrize("weight", [1e308, 1e-320])
 def test_extreme_uniform_sample_weights_train_as_unweighted(solver, weight):
