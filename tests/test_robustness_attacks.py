@@ -130,7 +130,7 @@ def test_pgd_keeps_the_worst_iterate_and_restart(norm):
     worse point, per sample: only true if the worst, not the last, is kept."""
     X, y = digits()
     model = mlp_digits()
-    kw = dict(eps=1.5, norm=norm, step_size=0.4, random_state=0)
+    kw = dict(eps=1.5, norm=norm, attack="pgd", step_size=0.4, random_state=0)
     short = _loss(model, perturb(model, X, y, n_iter=5, **kw), X, y)
     long = _loss(model, perturb(model, X, y, n_iter=15, **kw), X, y)
     more = _loss(model, perturb(model, X, y, n_iter=5, n_restarts=3, **kw), X, y)
@@ -193,7 +193,7 @@ def test_noise_attack_is_black_box():
     tree = DecisionTreeClassifier(random_state=0).fit(X, y)
     X_adv = perturb(tree, X, y, eps=0.5, attack="noise", n_restarts=3, random_state=0)
     assert np.all(_norms(X_adv - X, 2) <= 0.5 + 1e-12)
-    with pytest.raises(TypeError, match="attack='noise'"):
+    with pytest.raises(TypeError, match="attack='auto'"):
         perturb(tree, X, y, eps=0.5, attack="pgd")
 
 

@@ -12,7 +12,14 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._validation import check_samples
 
-ATTACKS = ("noise", "fgsm", "pgd")
+ATTACKS = ("auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", "fgsm", "noise")
+# Attacks that need no network view ("auto" degrades to its black-box stage).
+BLACK_BOX = ("auto", "square", "noise")
+AUTO_STAGES = ("apgd-ce", "apgd-t", "square")
+# Budgets of the default attack, chosen on benchmarks/bench_robustness.py.
+DEFAULT_N_ITER = 100
+DEFAULT_N_TARGETS = 3
+DEFAULT_N_QUERIES = 1000
 
 
 def check_eps(eps, *, allow_array=False):
@@ -53,6 +60,19 @@ def check_attack(attack):
     if attack not in ATTACKS:
         raise ValueError(f"attack must be one of {ATTACKS}; got {attack!r}.")
     return attack
+
+
+def check_mask(mask, X):
+    """Validate a boolean mask over the columns of ``X`` (None: all)."""
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape != (X.shape[1],):
+        raise ValueError(
+            f"The feature mask must be a boolean array of shape ({X.shape[1]},); "
+            f"got dtype {mask.dtype} and shape {mask.shape}."
+        )
+    return mask
 
 
 def check_step_size(step_size):

@@ -1,0 +1,118 @@
+"""Square Attack (Andriushchenko et al., 2020): a score-based black-box
+random search, L2 and Linf.
+
+Only scores are queried (``decision_function``, ``predict_proba`` or a
+network's raw outputs), so any classifier or regressor can be attacked: trees,
+SVC, k-NN, whole pipelines. Each query changes a random window of
+coordinates; a change is kept when the tracking objective does not decrease
+(ties are kept, so piecewise-constant scores such as a tree's still let the
+search wander). Inputs are treated as flat vectors: a "square" is a window of
+consecutive (masked) coordinates, wrapping around, whose size shrinks on the
+original schedule.
+"""
+
+import numpy as np
+
+from ._apgd import record, unbroken
+from ._geometry import normalize_rows, project, row_norms
+
+# Andriushchenko et al.'s schedule: fraction of the coordinates changed,
+# divided by 2 at these (per ten thousand) fractions of the query budget.
+_P_MILESTONES = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
+
+
+def window_fraction(p_init, it, n_queries):
+    """Fraction of the coordinates changed at query ``it`` of ``n_queries``."""
+    t = int(it / n_queries * 10000)
+    halvings = sum(t > m for m in _P_MILESTONES)
+    return p_init / 2**halvings
+
+
+def _windows(rng, n, cols, size):
+    """``n`` windows of ``size`` consecutive entries of ``cols`` (wrapping)."""
+    start = rng.integers(cols.size, size=n)
+    return cols[(start[:, None] + np.arange(size)) % cols.size]
+
+
+def square(
+    score,
+    track,
+    X,
+    best,
+    best_val,
+    *,
+    eps,
+    norm,
+    n_queries,
+    clip,
+    rng,
+    mask=None,
+    p_init=0.8,
+    rows=None,
+):
+    """Square Attack on the unbroken samples among ``rows``; ``score(X)``
+    returns raw scores, ``track`` turns them into the per-sample objective.
+    Updates ``best`` / ``best_val`` in place."""
+    rows = np.arange(X.shape[0]) if rows is None else rows
+    rows = unbroken(track, best_val, rows)
+    cols = np.arange(X.shape[1]) if mask is None else np.flatnonzero(mask)
+    if rows.size == 0 or cols.size == 0:
+        return
+    X = X[rows]
+    track = track.take(rows)
+    n = X.shape[0]
+    # Start at a vertex of the Linf ball / a random point of the L2 sphere,
+    # as far from x as the ball allows.
+    U = np.zeros_like(X)
+    if norm == np.inf:
+        U[:, cols] = eps * rng.choice([-1.0, 1.0], size=(n, cols.size))
+    else:
+        U[:, cols] = eps * normalize_rows(rng.standard_normal((n, cols.size)))
+    x = project(X, X + U, eps, norm, clip)
+    cur = track(score(x))
+    record(best, best_val, rows, x, cur)
+    local = np.arange(n)
+    for it in range(1, n_queries):
+        idx = local[cur <= 0] if track.classifies else local
+        if idx.size == 0:
+            return
+        m = idx.size
+        size = max(
+            1, min(cols.size, round(window_fraction(p_init, it, n_queries) * cols.size))
+        )
+        r = np.arange(m)[:, None]
+        W1 = _windows(rng, m, cols, size)
+        x_new = x[idx]
+        if norm == np.inf:
+            x_new[r, W1] = X[idx][r, W1] + eps * rng.choice([-1.0, 1.0], size=(m, size))
+            project(X[idx], x_new, eps, norm, clip)
+        else:
+            x_new = _l2_step(rng, X[idx], x_new, W1, cols, size, eps, clip)
+        new = track.take(idx)(score(x_new))
+        keep = new >= cur[idx]
+        x[idx[keep]] = x_new[keep]
+        cur[idx[keep]] = new[keep]
+        record(best, best_val, rows[idx], x_new, new)
+
+
+def _l2_step(rng, X, x, W1, cols, size, eps, clip):
+    """Move the perturbation's mass from a second window into ``W1``, with a
+    fresh random pattern, keeping ``||delta||_2 = eps`` (in units of eps, so
+    that huge radii cannot overflow)."""
+    m = X.shape[0]
+    r = np.arange(m)[:, None]
+    W2 = _windows(rng, m, cols, size)
+    d = (x - X) / eps
+    both = np.zeros(d.shape, dtype=bool)
+    both[r, W1] = True
+    both[r, W2] = True
+    n_both = row_norms(np.where(both, d, 0.0), 2)
+    n_all = row_norms(d, 2)
+    old = normalize_rows(d[r, W1])
+    pattern = rng.choice([-1.0, 1.0], size=(m, size)) / np.sqrt(size) + old
+    budget = np.sqrt(np.maximum(1.0 - n_all**2, 0.0) + n_both**2)
+    d[r, W2] = 0.0
+    d[r, W1] = normalize_rows(pattern) * budget[:, None]
+    d = normalize_rows(d) * eps
+    x = X + d
+    return project(X, x, eps, 2, clip)
