@@ -43,8 +43,20 @@ def _loss(model, X_adv, X, y=None):
     return make_objective(model, net, X, y)(net.forward(X_adv))
 
 
+ALL_ATTACKS = [
+    "noise",
+    "fgsm",
+    "pgd",
+    "apgd-ce",
+    "apgd-dlr",
+    "apgd-t",
+    "square",
+    "auto",
+]
+
+
 @pytest.mark.parametrize("case", CLASSIFIERS, ids=IDS)
-@pytest.mark.parametrize("attack", ["noise", "fgsm", "pgd"])
+@pytest.mark.parametrize("attack", ALL_ATTACKS)
 @pytest.mark.parametrize("norm", NORMS)
 def test_perturbation_within_ball_and_input_untouched(case, attack, norm):
     _, model, X, y = case
@@ -59,7 +71,7 @@ def test_perturbation_within_ball_and_input_untouched(case, attack, norm):
         np.testing.assert_allclose(_norms(X_adv - X, norm), eps, rtol=1e-12)
 
 
-@pytest.mark.parametrize("attack", ["noise", "fgsm", "pgd"])
+@pytest.mark.parametrize("attack", ALL_ATTACKS)
 @pytest.mark.parametrize("norm", NORMS)
 def test_clip_respected_with_scalar_and_per_feature_bounds(attack, norm):
     X, y = digits()
@@ -75,7 +87,7 @@ def test_clip_respected_with_scalar_and_per_feature_bounds(attack, norm):
     assert free.min() < 0.0 or free.max() > 16.0
 
 
-@pytest.mark.parametrize("attack", ["noise", "fgsm", "pgd"])
+@pytest.mark.parametrize("attack", ALL_ATTACKS)
 def test_eps_zero_returns_a_copy_of_X(attack):
     X, y = blobs(2)
     X_adv = perturb(logreg(), X, y, eps=0.0, attack=attack)
@@ -175,7 +187,7 @@ def test_binary_linear_fgsm_is_the_exact_attack():
     np.testing.assert_array_equal(flipped[correct & far], (dist < eps)[correct & far])
 
 
-@pytest.mark.parametrize("attack", ["fgsm", "pgd"])
+@pytest.mark.parametrize("attack", ["fgsm", "pgd", "apgd-ce", "square", "auto"])
 def test_regressor_attack_increases_error(attack):
     X, y = regression()
     for model in (mlp_regressor(), ridge()):

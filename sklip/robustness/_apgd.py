@@ -30,7 +30,9 @@ def checkpoints(n_iter):
     p = [0.0, 0.22]
     while p[-1] < 1.0:
         p.append(p[-1] + max(p[-1] - p[-2] - 0.03, 0.06))
-    return sorted({math.ceil(pj * n_iter) for pj in p[1:] if pj < 1.0} - {0})
+    # Rounding first: 0.57 * 100 is 57.000000000000007 in floating point.
+    marks = {math.ceil(round(pj * n_iter, 9)) for pj in p[1:] if pj < 1.0}
+    return sorted(marks - {0})
 
 
 class Evaluator:

@@ -369,8 +369,11 @@ def perturb(
     >>> X_adv = perturb(clf, X, eps=1.5, random_state=0)
     >>> bool(np.all(np.linalg.norm(X_adv - X, axis=1) <= 1.5 + 1e-12))
     True
-    >>> clf.predict(X_adv)  # linear: the exact attack flips all within 1.5
-    array([1, 1, 0, 0])
+    >>> w, b = clf.coef_[0], clf.intercept_[0]
+    >>> dist = np.abs(X @ w + b) / np.linalg.norm(w)  # to the decision boundary
+    >>> flipped = clf.predict(X_adv) != clf.predict(X)
+    >>> bool(np.all(flipped == (dist < 1.5)))  # linear models: exact attack
+    True
     """
     eps = check_eps(eps)
     attack = check_attack(attack)

@@ -14,6 +14,8 @@ from sklearn.metrics import r2_score
 from .._validation import check_count
 from ._attacks import perturb
 from ._common import (
+    DEFAULT_N_QUERIES,
+    DEFAULT_N_TARGETS,
     check_attack,
     check_classifier,
     check_clip,
@@ -28,19 +30,26 @@ from ._common import (
 )
 
 _ATTACK_DOC = """
-    attack : {"pgd", "fgsm", "noise"}, default="pgd"
-        See :func:`perturb`.
+    attack : {"auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", \
+            "fgsm", "noise"}, default="auto"
+        See :func:`perturb`. ``"auto"`` is exact on linear models and an
+        APGD-CE, APGD-T, Square Attack ensemble otherwise (Square Attack
+        alone for models without a network view).
     norm : {2, np.inf}, default=2
         Norm of the perturbation ball.
-    n_iter, step_size, n_restarts, clip, random_state
+    n_iter, step_size, n_restarts, n_targets, n_queries, clip, random_state
         Passed to :func:`perturb`."""
 
 
-def _check_attack_params(attack, norm, n_iter, step_size, n_restarts):
+def _check_attack_params(attack, norm, n_iter, step_size, n_restarts, n_targets,
+                         n_queries):  # fmt: skip
     check_attack(attack)
     check_norm(norm)
-    check_count(n_iter, "n_iter")
+    if n_iter is not None:
+        check_count(n_iter, "n_iter")
     check_count(n_restarts, "n_restarts")
+    check_count(n_targets, "n_targets")
+    check_count(n_queries, "n_queries")
     check_step_size(step_size)
 
 
@@ -99,6 +108,8 @@ _ATTACK_PARAMS = (
     "n_iter",
     "step_size",
     "n_restarts",
+    "n_targets",
+    "n_queries",
     "clip",
     "random_state",
 )
@@ -118,6 +129,8 @@ def _prepare(estimator, X, y, eps, params):
         kwargs["n_iter"],
         kwargs["step_size"],
         kwargs["n_restarts"],
+        kwargs["n_targets"],
+        kwargs["n_queries"],
     )
     X = check_X(estimator, X)
     if y is not None:
@@ -132,11 +145,13 @@ def robust_accuracy(
     y,
     *,
     eps,
-    attack="pgd",
+    attack="auto",
     norm=2,
-    n_iter=20,
+    n_iter=None,
     step_size=None,
     n_restarts=1,
+    n_targets=DEFAULT_N_TARGETS,
+    n_queries=DEFAULT_N_QUERIES,
     clip=None,
     random_state=None,
     sample_weight=None,
@@ -144,7 +159,8 @@ def robust_accuracy(
     """Accuracy of a classifier under perturbations of size ``eps``.
 
     A sample counts when the prediction at the clean point and at every
-    perturbed point found (Madry et al., 2018; Goodfellow et al., 2015) is
+    perturbed point found (by default the exact attack on linear models, an
+    APGD / Square Attack ensemble otherwise; Croce & Hein, 2020) is
     correct. ``eps=0`` gives the plain accuracy. An empirical *upper* bound
     of the true robust accuracy; :func:`certified_accuracy` is a lower bound.
 
@@ -199,11 +215,13 @@ def prediction_stability(
     X,
     *,
     eps,
-    attack="pgd",
+    attack="auto",
     norm=2,
-    n_iter=20,
+    n_iter=None,
     step_size=None,
     n_restarts=1,
+    n_targets=DEFAULT_N_TARGETS,
+    n_queries=DEFAULT_N_QUERIES,
     clip=None,
     random_state=None,
     sample_weight=None,
@@ -261,11 +279,13 @@ def robust_r2(
     y,
     *,
     eps,
-    attack="pgd",
+    attack="auto",
     norm=2,
-    n_iter=20,
+    n_iter=None,
     step_size=None,
     n_restarts=1,
+    n_targets=DEFAULT_N_TARGETS,
+    n_queries=DEFAULT_N_QUERIES,
     clip=None,
     random_state=None,
     sample_weight=None,
@@ -318,11 +338,13 @@ def max_output_deviation(
     X,
     *,
     eps,
-    attack="pgd",
+    attack="auto",
     norm=2,
-    n_iter=20,
+    n_iter=None,
     step_size=None,
     n_restarts=1,
+    n_targets=DEFAULT_N_TARGETS,
+    n_queries=DEFAULT_N_QUERIES,
     clip=None,
     random_state=None,
     sample_weight=None,

@@ -14,7 +14,7 @@ original schedule.
 import numpy as np
 
 from ._apgd import record, unbroken
-from ._geometry import normalize_rows, project, row_norms
+from ._geometry import normalize_rows, project
 
 # Andriushchenko et al.'s schedule: fraction of the coordinates changed,
 # divided by 2 at these (per ten thousand) fractions of the query budget.
@@ -71,28 +71,33 @@ def square(
     x = project(X, X + U, eps, norm, clip)
     cur = track(score(x))
     record(best, best_val, rows, x, cur)
-    local = np.arange(n)
     for it in range(1, n_queries):
-        idx = local[cur <= 0] if track.classifies else local
-        if idx.size == 0:
-            return
-        m = idx.size
-        size = max(
-            1, min(cols.size, round(window_fraction(p_init, it, n_queries) * cols.size))
-        )
+        if track.classifies:
+            # Compact to the samples not broken yet (only when one broke).
+            keep = cur <= 0
+            if not np.all(keep):
+                if not np.any(keep):
+                    return
+                X, x, cur, rows = X[keep], x[keep], cur[keep], rows[keep]
+                track = track.take(keep)
+        m = X.shape[0]
+        frac = window_fraction(p_init, it, n_queries)
+        size = max(1, min(cols.size, round(frac * cols.size)))
         r = np.arange(m)[:, None]
         W1 = _windows(rng, m, cols, size)
-        x_new = x[idx]
         if norm == np.inf:
-            x_new[r, W1] = X[idx][r, W1] + eps * rng.choice([-1.0, 1.0], size=(m, size))
-            project(X[idx], x_new, eps, norm, clip)
+            x_new = x.copy()
+            signs = rng.choice([-eps, eps], size=(m, size))
+            x_new[r, W1] = X[r, W1] + signs
+            if clip is not None:
+                np.clip(x_new, clip[0], clip[1], out=x_new)
         else:
-            x_new = _l2_step(rng, X[idx], x_new, W1, cols, size, eps, clip)
-        new = track.take(idx)(score(x_new))
-        keep = new >= cur[idx]
-        x[idx[keep]] = x_new[keep]
-        cur[idx[keep]] = new[keep]
-        record(best, best_val, rows[idx], x_new, new)
+            x_new = _l2_step(rng, X, x, W1, cols, size, eps, clip)
+        new = track(score(x_new))
+        record(best, best_val, rows, x_new, new)
+        accept = new >= cur
+        x[accept] = x_new[accept]
+        cur[accept] = new[accept]
 
 
 def _l2_step(rng, X, x, W1, cols, size, eps, clip):
@@ -103,16 +108,12 @@ def _l2_step(rng, X, x, W1, cols, size, eps, clip):
     r = np.arange(m)[:, None]
     W2 = _windows(rng, m, cols, size)
     d = (x - X) / eps
-    both = np.zeros(d.shape, dtype=bool)
-    both[r, W1] = True
-    both[r, W2] = True
-    n_both = row_norms(np.where(both, d, 0.0), 2)
-    n_all = row_norms(d, 2)
     old = normalize_rows(d[r, W1])
-    pattern = rng.choice([-1.0, 1.0], size=(m, size)) / np.sqrt(size) + old
-    budget = np.sqrt(np.maximum(1.0 - n_all**2, 0.0) + n_both**2)
+    d[r, W1] = 0.0
     d[r, W2] = 0.0
+    # Mass left outside both windows; W1 receives the rest of the sphere.
+    outside = np.einsum("ij,ij->i", d, d)
+    pattern = rng.choice([-1.0, 1.0], size=(m, size)) / np.sqrt(size) + old
+    budget = np.sqrt(np.maximum(1.0 - outside, 0.0))
     d[r, W1] = normalize_rows(pattern) * budget[:, None]
-    d = normalize_rows(d) * eps
-    x = X + d
-    return project(X, x, eps, 2, clip)
+    return project(X, X + eps * d, eps, 2, clip)
