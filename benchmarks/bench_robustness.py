@@ -267,8 +267,10 @@ def main():
                         "eps": f"{eps:.4g}",
                         "clean": int(np.sum(model.predict(X) == y)),
                         "cert": int(
-                            round(certified_accuracy(model, X, y, eps=eps, norm=norm)
-                                  * len(y))
+                            round(
+                                certified_accuracy(model, X, y, eps=eps, norm=norm)
+                                * len(y)
+                            )
                         ),  # fmt: skip
                         "exact": "-",
                     }
