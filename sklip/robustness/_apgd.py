@@ -57,12 +57,13 @@ class Evaluator:
         return objective(self.outputs(X))
 
     def outputs_and_grad(self, objective, X):
-        """Raw outputs (a copy), loss and input gradient of ``objective``."""
+        """Raw outputs, loss and input gradient of ``objective``; the
+        outputs and the gradient live in buffers the next call overwrites
+        (backward keeps the raw outputs)."""
         m = X.shape[0]
         acts, deltas = self._buffers(m)
         F = self.network.forward(X, acts)
         loss = objective(F, deltas[-1])
-        F = F.copy()  # backward overwrites hidden buffers; keep the outputs
         grad = self.grad[:m]
         self.network.backward(X, acts, deltas, input_grad=grad)
         return F, loss, grad
@@ -110,7 +111,6 @@ def apgd_run(
     x = project(X, np.array(X0, dtype=np.float64), eps, norm, clip)
     F, loss, g = evaluator.outputs_and_grad(loss_obj, x)
     record(best, best_val, rows, x, track(F))
-    g = g.copy()
     if mask is not None:
         g[:, ~mask] = 0.0
     m = x.shape[0]
@@ -129,14 +129,14 @@ def apgd_run(
         project(X, x_new, eps, norm, clip)
         x_prev, x = x, x_new
         F, loss_new, g = evaluator.outputs_and_grad(loss_obj, x)
-        g = g.copy()
         if mask is not None:
             g[:, ~mask] = 0.0
         record(best, best_val, rows, x, track(F))
         n_rise += loss_new > loss
         loss = loss_new
         up = loss > f_max
-        x_max[up], f_max[up], g_max[up] = x[up], loss[up], g[up]
+        if np.any(up):
+            x_max[up], f_max[up], g_max[up] = x[up], loss[up], g[up]
         if k + 1 not in marks or k + 1 == n_iter:
             continue
         # Halve where the loss rose too rarely since the last checkpoint, or

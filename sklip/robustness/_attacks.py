@@ -17,6 +17,8 @@ from ._common import (
     DEFAULT_N_ITER,
     DEFAULT_N_QUERIES,
     DEFAULT_N_TARGETS,
+    N_QUERIES_BLACK_BOX,
+    N_QUERIES_CHECK,
     check_attack,
     check_clip,
     check_eps,
@@ -322,8 +324,11 @@ def perturb(
         others random) or random draws (noise); the worst point is kept.
     n_targets : int, default=3
         Target classes of APGD-T.
-    n_queries : int, default=1000
+    n_queries : int, default=None
         Query budget of Square Attack (score evaluations per sample).
+        ``None``: 1000 when Square Attack is the attack (``"square"``, or
+        ``"auto"`` on a model without a network view), 250 when it checks
+        for gradient masking after APGD in ``"auto"``.
     clip : tuple (low, high), default=None
         Bounds (scalars or arrays of shape (n_features,)) the perturbed points
         must respect, e.g. ``(0, 16)`` for pixel intensities. ``X`` must lie
@@ -382,7 +387,8 @@ def perturb(
         n_iter = check_count(n_iter, "n_iter")
     n_restarts = check_count(n_restarts, "n_restarts")
     n_targets = check_count(n_targets, "n_targets")
-    n_queries = check_count(n_queries, "n_queries")
+    if n_queries is not None:
+        n_queries = check_count(n_queries, "n_queries")
     step_size = check_step_size(step_size)
     X = check_X(estimator, X)
     if y is not None:
@@ -430,6 +436,9 @@ def perturb(
         )
     if eps == 0:
         return X
+    if n_queries is None:
+        main = network is None or attack == "square"
+        n_queries = N_QUERIES_BLACK_BOX if main else N_QUERIES_CHECK
     if _start is not None and np.shape(_start) != X.shape:
         raise ValueError(f"_start must have shape {X.shape}; got {np.shape(_start)}.")
     if attack == "fgsm":

@@ -17,9 +17,14 @@ ATTACKS = ("auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", "fgsm", "no
 BLACK_BOX = ("auto", "square", "noise")
 AUTO_STAGES = ("apgd-ce", "apgd-t", "square")
 # Budgets of the default attack, chosen on benchmarks/bench_robustness.py.
-DEFAULT_N_ITER = 100
+DEFAULT_N_ITER = 50
 DEFAULT_N_TARGETS = 3
-DEFAULT_N_QUERIES = 1000
+# n_queries=None: Square Attack's budget when it is the attack (a model
+# without a network view, or attack="square"), and when it only checks for
+# gradient masking after APGD in attack="auto".
+DEFAULT_N_QUERIES = None
+N_QUERIES_BLACK_BOX = 1000
+N_QUERIES_CHECK = 250
 
 
 def check_eps(eps, *, allow_array=False):

@@ -49,7 +49,8 @@ def _check_attack_params(attack, norm, n_iter, step_size, n_restarts, n_targets,
         check_count(n_iter, "n_iter")
     check_count(n_restarts, "n_restarts")
     check_count(n_targets, "n_targets")
-    check_count(n_queries, "n_queries")
+    if n_queries is not None:
+        check_count(n_queries, "n_queries")
     check_step_size(step_size)
 
 

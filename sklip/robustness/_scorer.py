@@ -218,7 +218,7 @@ def make_robustness_scorer(
         step_size=check_step_size(step_size),
         n_restarts=check_count(n_restarts, "n_restarts"),
         n_targets=check_count(n_targets, "n_targets"),
-        n_queries=check_count(n_queries, "n_queries"),
+        n_queries=None if n_queries is None else check_count(n_queries, "n_queries"),
         clip=clip,
         random_state=_seed(random_state),
     )
