@@ -7,9 +7,12 @@ The public API is re-exported here; each concept lives in its own subpackage:
 - :mod:`sklip.lipschitz`: network views of fitted models, certified upper and
   empirical lower Lipschitz bounds, and the Lipschitz scorer;
 - :mod:`sklip.robustness`: attacks, robustness metrics, certified accuracy,
-  scorers and the robustness curve display.
+  scorers and the robustness curve display;
+- :mod:`sklip.pipeline`: a scikit-learn Pipeline that hands its affine
+  preprocessing to a sklip estimator, so the penalty acts in raw input units.
 """
 
+from . import pipeline as pipeline  # the submodule, not its names
 from .lipschitz import *  # noqa: F403
 from .lipschitz import __all__ as _lipschitz_all
 from .neural_network import LipschitzMLPClassifier, LipschitzMLPRegressor
