@@ -78,12 +78,22 @@ def test_clip_respected_with_scalar_and_per_feature_bounds(attack, norm):
     model = mlp_digits()
     for clip in [(0.0, 16.0), (np.zeros(64), np.full(64, 16.0))]:
         X_adv = perturb(
-            model, X, y, eps=3.0, attack=attack, norm=norm, clip=clip, random_state=1
+            model,
+            X,
+            y,
+            eps=3.0,
+            attack=attack,
+            norm=norm,
+            clip=clip,
+            n_queries=200,
+            random_state=1,
         )
         assert X_adv.min() >= 0.0 and X_adv.max() <= 16.0
         assert np.all(_norms(X_adv - X, norm) <= 3.0 + 1e-12)
     # Pixels at 0 or 16 cannot move outward, so clipping must bind somewhere.
-    free = perturb(model, X, y, eps=3.0, attack=attack, norm=norm, random_state=1)
+    free = perturb(
+        model, X, y, eps=3.0, attack=attack, norm=norm, n_queries=200, random_state=1
+    )
     assert free.min() < 0.0 or free.max() > 16.0
 
 

@@ -251,7 +251,7 @@ def test_apgd_beats_or_matches_pgd_on_an_mlp():
 
 def _tree_problem(n_features, seed=0):
     rng = np.random.default_rng(seed)
-    X = rng.uniform(-1, 1, size=(200, n_features))
+    X = rng.uniform(-1, 1, size=(100, n_features))
     y = (X[:, 0] > 0).astype(int)
     tree = DecisionTreeClassifier(max_depth=1, random_state=0).fit(X, y)
     threshold = tree.tree_.threshold[0]
