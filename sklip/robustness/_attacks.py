@@ -322,8 +322,8 @@ def perturb(
     n_restarts : int, default=1
         Starts of APGD-CE / PGD (APGD's first from the clean point, the
         others random) or random draws (noise); the worst point is kept.
-    n_targets : int, default=3
-        Target classes of APGD-T.
+    n_targets : int, default=9
+        Target classes of APGD-T (all others for up to 10 classes).
     n_queries : int, default=None
         Query budget of Square Attack (score evaluations per sample).
         ``None``: 1000 when Square Attack is the attack (``"square"``, or

@@ -18,7 +18,7 @@ BLACK_BOX = ("auto", "square", "noise")
 AUTO_STAGES = ("apgd-ce", "apgd-t", "square")
 # Budgets of the default attack, chosen on benchmarks/bench_robustness.py.
 DEFAULT_N_ITER = 50
-DEFAULT_N_TARGETS = 3
+DEFAULT_N_TARGETS = 9
 # n_queries=None: Square Attack's budget when it is the attack (a model
 # without a network view, or attack="square"), and when it only checks for
 # gradient masking after APGD in attack="auto".
