@@ -314,7 +314,7 @@ def perturb(
     norm : {2, np.inf}, default=2
         Norm of the perturbation ball.
     n_iter : int, default=None
-        Steps per restart (and per target): ``None`` means 100 for APGD and
+        Steps per restart (and per target): ``None`` means 50 for APGD and
         20 for PGD.
     step_size : float, default=None
         PGD step length; ``None`` means ``2.5 * eps / n_iter`` (Madry et al.).
