@@ -151,6 +151,7 @@ def _networks():
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("norm", [2, np.inf])
 def test_certified_samples_survive_strong_pgd(norm):
     """Soundness: no sample certified at eps is broken by the default

@@ -367,3 +367,19 @@ def test_reproducible_under_random_state(attack):
     a = perturb(mlp_digits(), X, y, random_state=3, **kw)
     b = perturb(mlp_digits(), X, y, random_state=3, **kw)
     np.testing.assert_array_equal(a, b)
+
+
+def test_black_box_regressor_deviation_within_the_leaf_range():
+    """Square Attack on a tree regressor: the deviation found is real
+    (recomputed from predict) and no larger than the spread of the leaves."""
+    from sklearn.tree import DecisionTreeRegressor
+
+    X, y = regression()
+    tree = DecisionTreeRegressor(max_depth=3, random_state=0).fit(X, y)
+    X_adv = perturb(tree, X, eps=0.5, n_queries=200, random_state=0)
+    assert np.all(_norms(X_adv - X, 2) <= 0.5 * (1 + 1e-12))
+    dev = np.abs(tree.predict(X_adv) - tree.predict(X))
+    leaves = tree.tree_.value[tree.tree_.children_left == -1].ravel()
+    assert dev.max() > 0 and dev.max() <= np.ptp(leaves) + 1e-12
+    found = max_output_deviation(tree, X, eps=0.5, n_queries=200, random_state=0)
+    assert found == pytest.approx(dev.max())
