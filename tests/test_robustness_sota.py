@@ -329,7 +329,7 @@ def test_mask_freezes_the_other_columns(attack, norm):
     mask[20:40] = True
     X_adv = perturb(
         model, X, y, eps=2.0, norm=norm, attack=attack, n_iter=10, n_queries=50,
-        random_state=0, _mask=mask,
+        random_state=0, features=mask,
     )  # fmt: skip
     np.testing.assert_array_equal(X_adv[:, ~mask], X[:, ~mask])
     assert np.any(X_adv[:, mask] != X[:, mask])
@@ -343,15 +343,15 @@ def test_mask_on_a_linear_model_is_exact_on_the_masked_columns(norm):
     dist = _exact_distance(model, X, y, norm, mask)
     d = np.sort(dist[dist > 0])
     eps = 0.5 * (d[len(d) // 2] + d[len(d) // 2 + 1])
-    X_adv = perturb(model, X, y, eps=eps, norm=norm, _mask=mask)
+    X_adv = perturb(model, X, y, eps=eps, norm=norm, features=mask)
     np.testing.assert_array_equal(X_adv[:, ~mask], X[:, ~mask])
     assert np.mean(model.predict(X_adv) == y) == np.mean(dist > eps)
 
 
 def test_bad_mask_and_budgets_raise():
     X, y = blobs(2)
-    with pytest.raises(ValueError, match="mask"):
-        perturb(logreg(), X, y, eps=0.1, _mask=np.ones(3, bool))
+    with pytest.raises(ValueError, match="features"):
+        perturb(logreg(), X, y, eps=0.1, features=np.ones(3, bool))
     with pytest.raises(ValueError, match="n_targets"):
         perturb(logreg(), X, y, eps=0.1, n_targets=0)
     with pytest.raises(ValueError, match="n_queries"):

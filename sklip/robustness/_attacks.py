@@ -2,14 +2,17 @@
 
 All attacks work in the *raw* input space: the network view of a Pipeline
 folds its affine preprocessing into the first layer, so ``eps`` is measured in
-the units of the data given to ``fit``/``predict``.
+the units of the data given to ``fit``/``predict``. The engines live in their
+own modules (:mod:`._apgd`, :mod:`._square`, :mod:`._linear`,
+:mod:`._geometry`); this one holds PGD, FGSM, noise, the ensemble and the
+public entry point.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import is_classifier
 
 from .._validation import check_count
-from ..lipschitz import as_network
 from ._apgd import Evaluator, apgd, apgd_targeted
 from ._common import (
     AUTO_STAGES,
@@ -19,15 +22,16 @@ from ._common import (
     DEFAULT_N_TARGETS,
     N_QUERIES_BLACK_BOX,
     N_QUERIES_CHECK,
+    Inputs,
     check_attack,
-    check_clip,
     check_eps,
-    check_mask,
+    check_labels,
     check_norm,
     check_step_size,
     check_target_length,
-    check_X,
+    check_targets,
     make_rng,
+    scaled_row_norms,
 )
 from ._geometry import (
     ascent_direction,
@@ -40,18 +44,21 @@ from ._objectives import make_objective, make_score_objective
 from ._square import square
 
 
-def network_view(estimator, *, attack):
-    """The :class:`~sklip._network.Network` of ``estimator`` for gradient
-    attacks, or a ``TypeError`` suggesting the black-box ``attack="noise"``."""
-    # sklip.lipschitz owns the one conversion from fitted objects to networks.
+def attack_inputs(estimator, X, features, *, attack):
+    """:class:`Inputs` for ``attack``. Gradient attacks need a network view
+    (a ``TypeError`` suggesting a black-box attack otherwise); ``"auto"`` and
+    ``"square"`` use it when there is one and fall back to scores."""
+    if attack == "noise":
+        return Inputs(estimator, X, features, gradients=False)
     try:
-        return as_network(estimator)
+        return Inputs(estimator, X, features, gradients=True)
     except TypeError as exc:
+        if attack in BLACK_BOX:
+            return Inputs(estimator, X, features, gradients=False)
         raise TypeError(
             f"attack={attack!r} needs input gradients, but "
             f"{type(estimator).__name__} has no network view ({exc}). "
-            "Use attack='auto' or 'square' (score-based black box) or "
-            "'noise'."
+            "Use attack='auto' or 'square' (score-based black box) or 'noise'."
         ) from exc
 
 
@@ -170,7 +177,7 @@ def ensemble(
     best = X.copy()
     box = dict(eps=eps, norm=norm, clip=clip, rng=rng, mask=mask)
     if network is None:
-        best_val = objective(score(X))
+        best_val = objective(score(X, np.arange(X.shape[0])))
         if "square" in stages:
             square(score, objective, X, best, best_val, n_queries=n_queries, **box)
         return best
@@ -194,15 +201,33 @@ def ensemble(
         elif stage == "square" and (objective.classifies or len(stages) == 1):
             # Gradient-free: catches what gradient masking hides from APGD.
             square(
-                evaluator.outputs, objective, X, best, best_val,
+                lambda P, rows: evaluator.outputs(P), objective, X, best, best_val,
                 n_queries=n_queries, **box,
             )  # fmt: skip
     return best
 
 
-def noise(estimator, X, y, *, eps, norm, n_restarts, clip, rng, mask=None):
+def noise(
+    estimator,
+    X,
+    y,
+    *,
+    eps,
+    norm,
+    n_restarts,
+    clip,
+    rng,
+    predict=None,
+    clean_prediction=None,
+    mask=None,
+):
     """Random points on the eps-sphere (black box: only ``predict`` is used,
-    and only to pick the worst of several restarts)."""
+    and only to pick the worst of several restarts). ``predict`` maps points
+    like ``X`` to predictions (default ``estimator.predict``), e.g. through
+    the columns held fixed around them; ``clean_prediction`` is its value at
+    ``X`` when already known. ``mask`` (bool over the columns of ``X``):
+    only those move."""
+    predict = estimator.predict if predict is None else predict
 
     def draw():
         return project(
@@ -213,20 +238,24 @@ def noise(estimator, X, y, *, eps, norm, n_restarts, clip, rng, mask=None):
     if n_restarts == 1:
         return X_adv
     classifier = is_classifier(estimator)
-    target = estimator.predict(X) if y is None else np.asarray(y)
+    if y is not None:
+        target = np.asarray(y)
+    else:
+        target = predict(X) if clean_prediction is None else clean_prediction
+    n = X.shape[0]
     if not classifier:
-        target = np.asarray(target, dtype=np.float64).reshape(X.shape[0], -1)
+        target = np.asarray(target, dtype=np.float64).reshape(n, -1)
 
     def badness(P):
         if classifier:
-            return (P != target).astype(np.float64)
-        R = np.asarray(P, dtype=np.float64).reshape(X.shape[0], -1) - target
-        return np.einsum("ij,ij->i", R, R)
+            # Multilabel predictions are rows: any wrong label is wrong.
+            return (np.asarray(P).reshape(n, -1) != target.reshape(n, -1)).any(1)
+        return scaled_row_norms(np.asarray(P, dtype=np.float64).reshape(n, -1) - target)
 
-    best, best_bad = X_adv, badness(estimator.predict(X_adv))
+    best, best_bad = X_adv, badness(predict(X_adv))
     for _ in range(n_restarts - 1):
         cand = draw()
-        bad = badness(estimator.predict(cand))
+        bad = badness(predict(cand))
         worse = bad > best_bad
         best[worse] = cand[worse]
         best_bad[worse] = bad[worse]
@@ -237,25 +266,49 @@ def noise(estimator, X, y, *, eps, norm, n_restarts, clip, rng, mask=None):
 # Public entry point.
 
 
-def _score_function(estimator):
-    """The black-box scores of ``estimator``: ``decision_function`` when it
-    has one (its argmax is the prediction), else ``predict_proba``, and
-    ``predict`` for regressors."""
+def _assemble_rows(inputs, P, rows):
+    """The model inputs of the samples ``rows`` with their perturbed columns
+    set to ``P``, in the type the user gave (Square Attack queries only the
+    samples it is still working on)."""
+    if rows.size == inputs.n_samples:
+        return inputs.assemble(P)
+    X, cols = inputs.X, inputs.columns
+    if hasattr(X, "iloc"):
+        out = X.iloc[rows].copy()
+        for k, j in enumerate(cols):
+            out.isetitem(int(j), P[:, k])
+        return out
+    if sp.issparse(X):
+        out = X.tocsr()[rows].toarray().astype(np.float64)
+        out[:, cols] = P
+        return sp.csr_matrix(out).asformat(X.format)
+    out = X[rows].astype(np.float64) if X.dtype.kind in "iufb" else X[rows].copy()
+    out[:, cols] = P
+    return out
+
+
+def _score_function(estimator, inputs):
+    """The black-box scores of ``estimator`` as a function of the perturbed
+    columns: ``decision_function`` when it has one (its argmax is the
+    prediction), else ``predict_proba``, and ``predict`` for regressors."""
     if not is_classifier(estimator):
-        return lambda Z: np.asarray(estimator.predict(Z), dtype=np.float64).reshape(
-            Z.shape[0], -1
+        method = estimator.predict
+    elif hasattr(estimator, "decision_function"):
+        method = estimator.decision_function
+    elif hasattr(estimator, "predict_proba"):
+        method = estimator.predict_proba
+    else:
+        raise TypeError(
+            f"{type(estimator).__name__} has neither decision_function nor "
+            "predict_proba: a score-based attack cannot rank candidate points. "
+            "Use attack='noise'."
         )
-    for method in ("decision_function", "predict_proba"):
-        if hasattr(estimator, method):
-            func = getattr(estimator, method)
-            return lambda Z: np.asarray(func(Z), dtype=np.float64).reshape(
-                Z.shape[0], -1
-            )
-    raise TypeError(
-        f"{type(estimator).__name__} has neither decision_function nor "
-        "predict_proba: a score-based attack cannot rank candidate points. "
-        "Use attack='noise'."
-    )
+
+    def score(P, rows):
+        S = np.asarray(method(_assemble_rows(inputs, P, rows)), dtype=np.float64)
+        return S.reshape(P.shape[0], -1)
+
+    return score
 
 
 def perturb(
@@ -273,8 +326,8 @@ def perturb(
     n_queries=DEFAULT_N_QUERIES,
     clip=None,
     random_state=None,
+    features=None,
     _start=None,
-    _mask=None,
 ):
     """Perturb inputs within an ``eps``-ball to change a model's output.
 
@@ -286,11 +339,15 @@ def perturb(
         view (:func:`sklip.lipschitz.as_network`): sklip and scikit-learn
         MLPs, linear models and Pipelines of affine preprocessing ending in
         one. ``"auto"``, ``"square"`` and ``"noise"`` work for any estimator.
-    X : array-like of shape (n_samples, n_features)
+    X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
         Clean inputs, in the raw units given to ``predict``. Never modified.
+        Handed to the model in the type and column order given (a DataFrame
+        keeps its columns). A sparse matrix is densified (an error beyond
+        256 MiB).
     y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
-        Labels (classifiers, values in ``estimator.classes_``) or targets
-        (regressors) to attack. ``None`` attacks the model's own predictions.
+        Labels (classifiers, values in ``estimator.classes_``) or finite
+        targets (regressors) to attack. ``None`` attacks the model's own
+        predictions (as ``predict`` returns them, ties included).
     eps : float
         Radius of the perturbation ball, ``>= 0``, in raw input units.
     attack : {"auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", \
@@ -332,15 +389,33 @@ def perturb(
     clip : tuple (low, high), default=None
         Bounds (scalars or arrays of shape (n_features,)) the perturbed points
         must respect, e.g. ``(0, 16)`` for pixel intensities. ``X`` must lie
-        within them.
+        within them (in the perturbed columns). Use ``-np.inf``/``np.inf``
+        for a missing bound.
     random_state : int, RandomState, Generator or None, default=None
         Seed of the random starts, windows and noise. An int gives identical
         draws on every call.
+    features : str, int, array-like of str, int or bool, default=None
+        Columns to perturb: names (of a DataFrame ``X`` or the model's
+        ``feature_names_in_``), integer indices or a boolean mask. The other
+        columns never change and ``eps`` is a radius over these columns only.
+        None: every column except categorical ones (non-numeric columns and
+        the inputs of encoders, which are held fixed). Naming a non-numeric
+        or encoded column is an error.
 
     Returns
     -------
-    X_adv : ndarray of shape (n_samples, n_features), dtype float64
-        Perturbed inputs with ``||X_adv[i] - X[i]|| <= eps`` in ``norm``.
+    X_adv : ndarray, DataFrame or sparse matrix of shape (n_samples, n_features)
+        Perturbed inputs with ``||X_adv[i] - X[i]|| <= eps`` in ``norm``, of
+        the type of ``X`` (float64 in the perturbed columns; an ndarray of
+        ints becomes float64).
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters, a non-finite target, or an ``eps`` so large
+        that the model's outputs overflow at the perturbed points.
+    sklearn.exceptions.NotFittedError
+        If the model is not fitted.
 
     Notes
     -----
@@ -390,97 +465,147 @@ def perturb(
     if n_queries is not None:
         n_queries = check_count(n_queries, "n_queries")
     step_size = check_step_size(step_size)
-    X = check_X(estimator, X)
-    if y is not None:
-        y = check_target_length(y, X)
-    clip = check_clip(clip, X)
-    mask = check_mask(_mask, X)
     rng = make_rng(random_state)
+    inputs = attack_inputs(estimator, X, features, attack=attack)
+    classifier = is_classifier(estimator)
+    own = None
+    if y is not None:
+        y = check_target_length(y, inputs.X)
+    if classifier:
+        # The model's own predictions, decided as predict decides (ties);
+        # their shape tells single-output models (1-D labels) from others.
+        own = estimator.predict(inputs.X)
+        if np.ndim(own) == 1 and y is not None:
+            check_labels(estimator, y, inputs.X)
+            y = y.reshape(-1)
+    elif y is not None:
+        y = check_targets(y, inputs.X)
+    clip = inputs.clip_bounds(clip)
+    Xs = inputs.Xs
 
     if attack == "noise":
         if eps == 0:
-            return X
-        return noise(
+            return inputs.assemble(Xs)
+        Xs_adv = noise(
             estimator,
-            X,
+            Xs,
             y,
             eps=eps,
             norm=norm,
             n_restarts=n_restarts,
             clip=clip,
             rng=rng,
-            mask=mask,
+            predict=lambda P: estimator.predict(inputs.assemble(P)),
+            clean_prediction=own,
         )
-    if attack in BLACK_BOX:
-        try:
-            network = as_network(estimator)
-        except TypeError:
-            network = None
-    else:
-        network = network_view(estimator, attack=attack)
-    if network is None:
-        score = _score_function(estimator)
-        objective = make_score_objective(estimator, score(X), X, y)
-    else:
-        if network.n_features_in != X.shape[1]:
-            raise ValueError(
-                f"X has {X.shape[1]} features; the model expects "
-                f"{network.n_features_in}."
-            )
-        objective = make_objective(estimator, network, X, y)
-        score = network.forward
+        if not np.all(np.isfinite(Xs_adv)):
+            raise _overflow_error(eps)
+        return inputs.assemble(Xs_adv)
+    stages = {
+        "auto": AUTO_STAGES,
+        "apgd-ce": ("apgd-ce",),
+        "apgd-dlr": ("apgd-dlr",),
+        "apgd-t": ("apgd-t",),
+        "square": ("square",),
+    }.get(attack)
+    if inputs.view is None:
+        # No network view: Square Attack on the model's scores alone.
+        if eps == 0:
+            return inputs.assemble(Xs)
+        score = _score_function(estimator, inputs)
+        objective = make_score_objective(
+            estimator,
+            score(Xs, np.arange(Xs.shape[0])),
+            Xs,
+            own if classifier and y is None else y,
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            Xs_adv = ensemble(
+                None, objective, Xs, eps=eps, norm=norm, n_iter=1, n_restarts=1,
+                n_targets=1, clip=clip, rng=rng, score=score, stages=stages,
+                n_queries=N_QUERIES_BLACK_BOX if n_queries is None else n_queries,
+            )  # fmt: skip
+        if not np.all(np.isfinite(Xs_adv)):
+            raise _overflow_error(eps)
+        return inputs.assemble(Xs_adv)
+    network, Z, mask = inputs.attack_space()
+    if y is None and classifier:
+        y = own
+    objective = make_objective(estimator, network, Z, y)
     if attack == "apgd-t" and objective.kind == "squared":
         raise ValueError(
             "attack='apgd-t' targets classes; use 'apgd-ce' or 'auto' for the "
             f"regressor {type(estimator).__name__}."
         )
     if eps == 0:
-        return X
+        return inputs.assemble(Xs)
     if n_queries is None:
-        main = network is None or attack == "square"
-        n_queries = N_QUERIES_BLACK_BOX if main else N_QUERIES_CHECK
-    if _start is not None and np.shape(_start) != X.shape:
-        raise ValueError(f"_start must have shape {X.shape}; got {np.shape(_start)}.")
-    if attack == "fgsm":
-        return fgsm(network, objective, X, eps=eps, norm=norm, clip=clip, mask=mask)
-    if attack == "pgd":
-        n_iter = 20 if n_iter is None else n_iter
-        return pgd(
-            network,
-            objective,
-            X,
-            eps=eps,
-            norm=norm,
-            n_iter=n_iter,
-            step_size=2.5 * eps / n_iter if step_size is None else step_size,
-            n_restarts=n_restarts,
-            clip=clip,
-            rng=rng,
-            start=_start,
-            mask=mask,
+        n_queries = N_QUERIES_BLACK_BOX if attack == "square" else N_QUERIES_CHECK
+    k = inputs.columns.size
+    if clip is not None and mask is not None:
+        pad = np.full(Z.shape[1] - k, np.inf)
+        clip = (
+            np.concatenate([np.broadcast_to(clip[0], (k,)), -pad]),
+            np.concatenate([np.broadcast_to(clip[1], (k,)), pad]),
         )
-    stages = {
-        "auto": ("apgd-ce", "apgd-t", "square"),
-        "apgd-ce": ("apgd-ce",),
-        "apgd-dlr": ("apgd-dlr",),
-        "apgd-t": ("apgd-t",),
-        "square": ("square",),
-    }[attack]
-    return ensemble(
-        network,
-        objective,
-        X,
-        eps=eps,
-        norm=norm,
-        n_iter=DEFAULT_N_ITER if n_iter is None else n_iter,
-        n_restarts=n_restarts,
-        n_targets=n_targets,
-        n_queries=n_queries,
-        clip=clip,
-        rng=rng,
-        score=score,
-        start=_start,
-        mask=mask,
-        stages=stages,
-        exact=attack == "auto",
+    start = None
+    if _start is not None:
+        if np.shape(_start) != inputs.X.shape:
+            raise ValueError(
+                f"_start must have shape {inputs.X.shape}; got {np.shape(_start)}."
+            )
+        start = Z.copy()
+        start[:, :k] = np.asarray(_start, dtype=np.float64)[:, inputs.columns]
+    with np.errstate(over="ignore", invalid="ignore"):
+        # An eps near the float range overflows somewhere in the attack; the
+        # result is checked below and rejected with a clear error.
+        if attack == "fgsm":
+            Z_adv = fgsm(
+                network, objective, Z, eps=eps, norm=norm, clip=clip, mask=mask
+            )
+        elif attack == "pgd":
+            n_iter = 20 if n_iter is None else n_iter
+            Z_adv = pgd(
+                network,
+                objective,
+                Z,
+                eps=eps,
+                norm=norm,
+                n_iter=n_iter,
+                step_size=2.5 * eps / n_iter if step_size is None else step_size,
+                n_restarts=n_restarts,
+                clip=clip,
+                rng=rng,
+                start=start,
+                mask=mask,
+            )
+        else:
+            Z_adv = ensemble(
+                network,
+                objective,
+                Z,
+                eps=eps,
+                norm=norm,
+                n_iter=DEFAULT_N_ITER if n_iter is None else n_iter,
+                n_restarts=n_restarts,
+                n_targets=n_targets,
+                n_queries=n_queries,
+                clip=clip,
+                rng=rng,
+                start=start,
+                mask=mask,
+                stages=stages,
+                exact=attack == "auto",
+            )
+        finite = np.all(np.isfinite(network.forward(Z_adv)))
+    if not finite:
+        raise _overflow_error(eps)
+    return inputs.assemble(Z_adv[:, :k])
+
+
+def _overflow_error(eps):
+    return ValueError(
+        f"eps={eps!r} is too large: the perturbed inputs or the model's "
+        "outputs there overflow to infinity, so no score would mean anything. "
+        "Use a radius on the scale of the data."
     )

@@ -8,25 +8,12 @@ be huge (``eps = 1e200``): norms never square an unscaled vector.
 
 import numpy as np
 
-# Squares outside this range overflow or lose all precision in float64.
-_SQ_HIGH, _SQ_LOW = 1e300, 1e-280
+from ._common import scaled_row_norms
 
 
 def row_norms(A, norm):
     """Row-wise L2 or Linf norms, without overflow or underflow."""
-    if norm == np.inf:
-        return np.abs(A).max(axis=1, initial=0.0)
-    sq = np.einsum("ij,ij->i", A, A)
-    out = np.sqrt(sq)
-    # Rescale only the rows whose squares left the safe range: the fast path
-    # stays one pass for ordinary data.
-    bad = ~(sq < _SQ_HIGH) | (sq < _SQ_LOW)
-    if np.any(bad):
-        B = A[bad]
-        m = np.abs(B).max(axis=1, initial=0.0)
-        S = np.divide(B, m[:, None], out=np.zeros_like(B), where=m[:, None] > 0)
-        out[bad] = m * np.sqrt(np.einsum("ij,ij->i", S, S))
-    return out
+    return scaled_row_norms(A, norm)
 
 
 def normalize_rows(A):

@@ -11,7 +11,7 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
 from ..lipschitz._view import output_kind
-from ._common import check_target_length, encode_labels
+from ._common import check_labels, check_target_length
 
 
 class Objective:
@@ -154,7 +154,7 @@ def make_objective(estimator, network, X, y):
         if y is None:
             idx = (F[:, 0] > 0).astype(np.intp) if n_outputs == 1 else F.argmax(1)
         else:
-            idx = encode_labels(estimator, check_target_length(y, X))
+            idx = check_labels(estimator, y, X)
         if n_outputs == 1 and n_classes == 2:
             # Class 1 is predicted when the logit is > 0, so the attacker
             # pushes z up for class 0 and down for class 1.
@@ -249,8 +249,8 @@ def make_score_objective(estimator, S, X, y):
             f"got {type(estimator).__name__}."
         )
     n_classes = len(classes)
-    labels = estimator.predict(X) if y is None else check_target_length(y, X)
-    idx = encode_labels(estimator, labels)
+    labels = estimator.predict(X) if y is None else y
+    idx = check_labels(estimator, labels, X)
     if S.shape[1] == 1 and n_classes == 2:
         return Objective("binary", np.where(idx == 1, -1.0, 1.0), n_classes=2)
     if S.shape[1] != n_classes:

@@ -50,8 +50,9 @@ def square(
     p_init=0.8,
     rows=None,
 ):
-    """Square Attack on the unbroken samples among ``rows``; ``score(X)``
-    returns raw scores, ``track`` turns them into the per-sample objective.
+    """Square Attack on the unbroken samples among ``rows``; ``score(P,
+    rows)`` returns the raw scores of the points ``P`` standing for the
+    samples ``rows``, ``track`` turns them into the per-sample objective.
     Updates ``best`` / ``best_val`` in place."""
     rows = np.arange(X.shape[0]) if rows is None else rows
     rows = unbroken(track, best_val, rows)
@@ -69,7 +70,7 @@ def square(
     else:
         U[:, cols] = eps * normalize_rows(rng.standard_normal((n, cols.size)))
     x = project(X, X + U, eps, norm, clip)
-    cur = track(score(x))
+    cur = track(score(x, rows))
     record(best, best_val, rows, x, cur)
     for it in range(1, n_queries):
         if track.classifies:
@@ -93,7 +94,7 @@ def square(
                 np.clip(x_new, clip[0], clip[1], out=x_new)
         else:
             x_new = _l2_step(rng, X, x, W1, cols, size, eps, clip)
-        new = track(score(x_new))
+        new = track(score(x_new, rows))
         record(best, best_val, rows, x_new, new)
         accept = new >= cur
         x[accept] = x_new[accept]
