@@ -129,8 +129,10 @@ class InputMap:
     """
 
     def __init__(self, A, c, *, raw_rows=None, n_raw=None, held=None):
-        self.A = np.asarray(A, dtype=np.float64)
-        self.c = np.asarray(c, dtype=np.float64)
+        # float32 is kept (astype) so that training in float32 stays float32.
+        dtype = np.float32 if np.asarray(A).dtype == np.float32 else np.float64
+        self.A = np.asarray(A, dtype=dtype)
+        self.c = np.asarray(c, dtype=dtype)
         if self.A.ndim not in (1, 2):
             raise ValueError(f"A must be 1-D or 2-D; got shape {self.A.shape}.")
         if self.c.shape != (self.n_out,):
