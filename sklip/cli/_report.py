@@ -188,7 +188,7 @@ def _plot_curves(result, path, X_test, y_test, random_state, n_numeric):
         )
     ax.axvline(result["eps"], color="0.6", linewidth=0.8)
     ax.set_xlabel(f"eps ({result['units'].label})")
-    ax.set_title("held-out test set: PGD (upper) and certified (lower) curves")
+    ax.set_title("held-out test set: attack (upper) and certified (lower) curves")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -10,7 +10,7 @@ DATASETS = ("digits", "breast_cancer", "wine", "iris")
 DESCRIPTION = """\
 Cross-validated grid search over penalty x alpha of LipschitzMLPClassifier on
 a built-in scikit-learn data set: a ranked table of accuracy, certified
-Lipschitz bound, robust accuracy under an L2 PGD attack and certified
+Lipschitz bound, robust accuracy under sklip's default L2 attack and certified
 accuracy, then the best model of each penalty on held-out rows, and a report
 directory with cv_results.csv and two figures. About a minute on 2 cores;
 --quick takes seconds.

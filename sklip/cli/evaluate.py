@@ -1,5 +1,6 @@
 """``sklip evaluate``: scores, Lipschitz bounds and robustness of a saved model."""
 
+import inspect
 import sys
 import warnings
 
@@ -7,6 +8,7 @@ import numpy as np
 from sklearn.base import is_classifier, is_regressor
 
 from ..lipschitz import lipschitz_lower_bound
+from ..robustness import robust_accuracy
 from ._args import CLIError, add_eps_options
 from ._data import as_text, read_csv, split_columns
 from ._model import SUPPORTS_FEATURES, View, encode, split
@@ -16,7 +18,7 @@ DESCRIPTION = """\
 Evaluate a model saved by 'sklip search --save-model' (or any fitted sklip or
 scikit-learn model sklip can bound, saved with joblib) on a CSV file: accuracy
 (R^2 for a regressor), every certified Lipschitz bound and the empirical lower
-bound, robust accuracy under an L2 PGD attack and certified accuracy. In std
+bound, robust accuracy under the default L2 attack and certified accuracy. In std
 units the standard deviations are those of the evaluated file's features.
 """
 
@@ -167,7 +169,8 @@ def _run(args, out):
         label = "Lipschitz lower bound"
     out.write(f"{label:34s} {lower:.4g}  (attained; the truth lies between)\n")
     robust = float(view.robust(X, y, eps, args.random_state))
-    robust_name = f"robust {'accuracy' if classifier else 'R^2'} (PGD)"
+    attack = inspect.signature(robust_accuracy).parameters["attack"].default
+    robust_name = f"robust {'accuracy' if classifier else 'R^2'} ({attack})"
     out.write(f"{robust_name:34s} {robust:.4f}\n")
     if classifier:
         out.write(
