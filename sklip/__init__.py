@@ -7,9 +7,17 @@ The public API is re-exported here; each concept lives in its own subpackage:
 - :mod:`sklip.lipschitz`: network views of fitted models, certified upper and
   empirical lower Lipschitz bounds, and the Lipschitz scorer;
 - :mod:`sklip.robustness`: attacks, robustness metrics, certified accuracy,
-  scorers and the robustness curve display.
+  scorers and the robustness curve display;
+- :func:`limit_blas_threads` and the worker cap (``set_worker_blas_threads``):
+  BLAS thread control, applied by default inside parallel workers;
+- :mod:`sklip.distributed`: grid searches on a dask cluster.
 """
 
+from ._threads import (
+    get_worker_blas_threads,
+    limit_blas_threads,
+    set_worker_blas_threads,
+)
 from .lipschitz import *  # noqa: F403
 from .lipschitz import __all__ as _lipschitz_all
 from .neural_network import LipschitzMLPClassifier, LipschitzMLPRegressor
@@ -23,4 +31,7 @@ __all__ = [
     "LipschitzMLPRegressor",
     *_lipschitz_all,
     *_robustness_all,
+    "get_worker_blas_threads",
+    "limit_blas_threads",
+    "set_worker_blas_threads",
 ]

@@ -18,6 +18,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._activations import OUTPUT_ACTIVATIONS
 from .._network import Network
+from .._threads import limited_in_workers
 from ._losses import LOSSES
 from ._optimizers import SGD, Adam
 from ._parameters import FlatParameters
@@ -314,6 +315,7 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
         for name in _FITTED_ATTRIBUTES:
             self.__dict__.pop(name, None)
 
+    @limited_in_workers
     def _train(self, flat, X, Y, sample_weight, strata, incremental):
         """Run the solver on a copy of the training state; commit on success.
 
