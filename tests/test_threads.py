@@ -10,8 +10,7 @@ from sklearn.model_selection import cross_validate
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import sklip
-from sklip import LipschitzMLPClassifier, limit_blas_threads
-from sklip import _threads
+from sklip import LipschitzMLPClassifier, _threads, limit_blas_threads
 from sklip._scorer import BaseScorer
 from sklip._threads import in_parallel_worker
 
@@ -157,7 +156,5 @@ def test_worker_cap_zero_disables_the_cap(two_blas_threads, monkeypatch):
     log = []
     X = np.zeros((4, 2))
     with parallel_config(backend="threading", n_jobs=2):
-        Parallel()(
-            delayed(_ThreadRecordingScorer(log))(None, X) for _ in range(2)
-        )
+        Parallel()(delayed(_ThreadRecordingScorer(log))(None, X) for _ in range(2))
     assert [threads for _, threads in log] == [2, 2]
