@@ -6,6 +6,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import scipy
 import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
@@ -20,6 +21,7 @@ from .._activations import OUTPUT_ACTIVATIONS
 from .._network import Network
 from .._threads import limited_in_workers
 from ._losses import LOSSES
+from ._monitor import CallbackSupportMixin, FitMonitor, RecordingPenalty
 from ._optimizers import SGD, Adam
 from ._parameters import FlatParameters
 from ._penalties import FrobeniusPenalty, NoPenalty, SpectralPenalty
@@ -57,11 +59,18 @@ _FITTED_ATTRIBUTES = (
 )
 
 
+# scipy.optimize.minimize ends cleanly when a callback raises StopIteration
+# from scipy 1.11 on; before, a callback's request to stop is ignored.
+_SCIPY_STOPS_ON_STOPITERATION = tuple(
+    int(part) for part in scipy.__version__.split(".")[:2]
+) >= (1, 11)
+
+
 class _Diverged(Exception):
     """Internal signal: the loss or the weights stopped being finite."""
 
 
-class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
+class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class for the Lipschitz MLPs; use the derived classes."""
 
     _parameter_constraints: dict = {
@@ -339,11 +348,17 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
             )
             if k in self.__dict__
         }
+        lbfgs = self.solver == "lbfgs"
+        # lbfgs: one subtask per iteration plus the one scipy never runs.
+        steps = self.max_iter + 1 if lbfgs else (1 if incremental else self.max_iter)
+        monitor = FitMonitor(self, X, Y, sample_weight, steps)
         try:
-            if self.solver == "lbfgs":
-                self._fit_lbfgs(flat, X, Y, sample_weight)
+            if lbfgs:
+                self._fit_lbfgs(flat, X, Y, sample_weight, monitor)
             else:
-                self._fit_stochastic(flat, X, Y, sample_weight, strata, incremental)
+                self._fit_stochastic(
+                    flat, X, Y, sample_weight, strata, incremental, monitor
+                )
             if not np.isfinite(flat.params).all():
                 raise _Diverged
         except _Diverged:
@@ -357,13 +372,14 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                 "was before this call."
             ) from None
         self.coefs_, self.intercepts_ = flat.copies()
+        monitor.close(flat)
 
     # ------------------------------------------------------------------
-    def _fit_lbfgs(self, flat, X, Y, sw):
+    def _fit_lbfgs(self, flat, X, Y, sw, monitor):
         n = X.shape[0]
         acts, deltas = flat.network.allocate(n)
         P = np.empty_like(acts[-1])
-        penalty = self._make_penalty(flat)
+        penalty = RecordingPenalty(self._make_penalty(flat))
         curve = []
         last = {"loss": np.inf}
 
@@ -378,8 +394,21 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
 
         def callback(intermediate_result):
             curve.append(float(intermediate_result.fun))
+            if not monitor.active:
+                return
+            x = intermediate_result.x.astype(flat.params.dtype, copy=False)
+            if not np.array_equal(flat.params, x):
+                # The last evaluation was a line-search trial: report the
+                # iterate itself (and leave its weights in flat for callbacks).
+                objective(intermediate_result.x)
+            stop = monitor.step_end(flat, len(curve), curve[-1], penalty.last)
+            monitor.step_begin(flat, "iteration")
+            if stop and _SCIPY_STOPS_ON_STOPITERATION:
+                raise StopIteration
 
-        iprint = 1 if self.verbose else -1
+        # Progress is printed by the monitor, one line per iteration.
+        iprint = -1
+        monitor.step_begin(flat, "iteration")
         try:
             result = scipy.optimize.minimize(
                 objective,
@@ -455,13 +484,16 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
             )
         return X_train, X_val, Y_train, Y_val, sw_train, sw_val
 
-    def _fit_stochastic(self, flat, X, Y, sw, strata, incremental):
+    def _fit_stochastic(self, flat, X, Y, sw, strata, incremental, monitor):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        if not incremental or not hasattr(self, "_optimizer"):
+        # warm_start continues the optimizer too (moments, step count), so
+        # that fitting 5 + 5 epochs equals fitting 10; a fresh fit has none.
+        if not hasattr(self, "_optimizer") or not (incremental or self.warm_start):
             self._optimizer = self._make_optimizer(flat)
         optimizer = self._optimizer
-        penalty = self._make_penalty(flat)
+        optimizer.ensure_dtype(flat.params.dtype)
+        penalty = RecordingPenalty(self._make_penalty(flat))
         early_stopping = self.early_stopping
         X_val = Y_val = sw_val = best_params = None
         found_best = False
@@ -511,7 +543,8 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                 else:
                     X_s, Y_s, sw_s = X, Y, sw
 
-                accumulated_loss = 0.0
+                accumulated_loss = accumulated_penalty = 0.0
+                monitor.step_begin(flat, "epoch")
                 for start in range(0, n, batch_size):
                     stop = min(start + batch_size, n)
                     m = stop - start
@@ -541,14 +574,13 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                             loss, _DIVERGENCE_FLOOR
                         )
                     accumulated_loss += loss * m
+                    accumulated_penalty += penalty.last * m
                     optimizer.update(flat.params, flat.grad)
 
                 self.n_iter_ += 1
                 self.loss_ = accumulated_loss / n
                 self.t_ += n
                 self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
                 if not np.isfinite(flat.params).all() or (
                     divergence_threshold is not None
                     and self.loss_ > divergence_threshold
@@ -561,6 +593,15 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                     np.copyto(best_params, flat.params)
                     found_best = True
                 optimizer.iteration_ends(self.t_)
+                stop_requested = monitor.step_end(
+                    flat,
+                    self.n_iter_,
+                    self.loss_,
+                    accumulated_penalty / n,
+                    self.validation_scores_[-1] if early_stopping else None,
+                )
+                if stop_requested:
+                    break
 
                 if self._no_improvement_count > self.n_iter_no_change:
                     what = "Validation score" if early_stopping else "Training loss"
@@ -593,8 +634,6 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
         if early_stopping:
             score = self._score_raw(flat.network, X_val, Y_val, sw_val)
             self.validation_scores_.append(score)
-            if self.verbose:
-                print(f"Validation score: {score:f}")
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
             else:
