@@ -4,12 +4,13 @@ parameter vector, evaluated through the estimators' own engine."""
 import numpy as np
 
 
-def objective_and_gradient(est, X, y, sample_weight=None):
+def objective_and_gradient(est, X, y, sample_weight=None, input_map=None):
     """Return ``f(theta) -> (loss, grad)`` and a starting ``theta``.
 
     ``est`` is initialised exactly as ``fit`` would, and the objective is the
     deterministic (lbfgs) form, so its gradient can be checked by finite
-    differences.
+    differences. ``input_map`` is the preprocessing map a sklip pipeline
+    would hand over (None: penalty in model units).
     """
     from sklearn.utils import check_random_state
 
@@ -18,6 +19,7 @@ def objective_and_gradient(est, X, y, sample_weight=None):
     layer_units = [X.shape[1], *est._hidden_layer_sizes(), Y.shape[1]]
     est._random_state = check_random_state(est.random_state)
     flat = est._init_state(layer_units, X.dtype, est._random_state)
+    est.input_map_ = input_map
     penalty = est._make_penalty(flat)
     acts, deltas = flat.network.allocate(X.shape[0])
     P = np.empty_like(acts[-1])

@@ -11,7 +11,6 @@ into the first affine layer, ``x -> (x @ A + c) @ W_1 + b_1 = x @ (A W_1) +
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.linear_model import (
     ElasticNet,
     ElasticNetCV,
@@ -27,16 +26,11 @@ from sklearn.linear_model import (
     SGDRegressor,
 )
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import (
-    MaxAbsScaler,
-    MinMaxScaler,
-    RobustScaler,
-    StandardScaler,
-)
 from sklearn.svm import LinearSVC, LinearSVR
 from sklearn.utils.validation import check_is_fitted
 
 from .._activations import HIDDEN_ACTIVATIONS
+from .._input_map import AFFINE_STEP_NAMES, InputMap
 from .._network import Network
 
 # Linear models whose raw output is ``X @ coef_.T + intercept_`` (the decision
@@ -57,21 +51,13 @@ _LINEAR_MODELS = (
     LinearSVC,
     LinearSVR,
 )
-_AFFINE_STEPS = (
-    StandardScaler,
-    MinMaxScaler,
-    MaxAbsScaler,
-    RobustScaler,
-    PCA,
-    TruncatedSVD,
-)
 _SUPPORTED = (
     "final estimators: sklip's LipschitzMLPClassifier/LipschitzMLPRegressor, "
     "scikit-learn's MLPClassifier/MLPRegressor and the linear models "
     + ", ".join(sorted({cls.__name__ for cls in _LINEAR_MODELS}))
     + "; Pipeline steps before it: "
-    + ", ".join(cls.__name__ for cls in _AFFINE_STEPS)
-    + " (MinMaxScaler with clip=False), nested Pipelines, 'passthrough' or None"
+    + AFFINE_STEP_NAMES
+    + ", nested Pipelines, 'passthrough' or None"
 )
 
 
@@ -123,62 +109,6 @@ def _flatten(estimator):
         )
     steps = [(name, step) for name, step in steps if not _is_passthrough(step)]
     return steps, (final_name, final)
-
-
-def _affine_map(name, step):
-    """Return ``(A, c)`` with ``step.transform(x) == x @ A + c``.
-
-    ``A`` is a 1-D array when the map is diagonal (scalers), which keeps wide
-    inputs cheap, and a 2-D array of shape (n_in, n_out) otherwise.
-    """
-    if not isinstance(step, _AFFINE_STEPS):
-        raise TypeError(
-            f"Pipeline step {name!r} ({type(step).__name__}) is not an affine "
-            f"transformer that can be folded into the network. Supported: "
-            f"{_SUPPORTED}."
-        )
-    check_is_fitted(step)
-    n = step.n_features_in_
-    ones, zeros = np.ones(n), np.zeros(n)
-    if isinstance(step, StandardScaler):
-        scale = 1.0 / step.scale_ if step.with_std else ones
-        shift = -step.mean_ * scale if step.with_mean else zeros
-        return scale, shift
-    if isinstance(step, RobustScaler):
-        scale = 1.0 / step.scale_ if step.with_scaling else ones
-        shift = -step.center_ * scale if step.with_centering else zeros
-        return scale, shift
-    if isinstance(step, MinMaxScaler):
-        if step.clip:
-            raise TypeError(
-                f"Pipeline step {name!r} is MinMaxScaler(clip=True), which is "
-                "not affine; use clip=False. Supported: " + _SUPPORTED + "."
-            )
-        return np.asarray(step.scale_, dtype=float), np.asarray(step.min_, float)
-    if isinstance(step, MaxAbsScaler):
-        return 1.0 / step.scale_, zeros
-    if isinstance(step, PCA):
-        A = step.components_.T.astype(float, copy=True)
-        if step.whiten:
-            # Same clipping of tiny variances as PCA.transform.
-            scale = np.sqrt(step.explained_variance_)
-            scale[scale < np.finfo(scale.dtype).eps] = np.finfo(scale.dtype).eps
-            A /= scale
-        return A, -(step.mean_ @ A)
-    # TruncatedSVD: no centring.
-    A = step.components_.T.astype(float, copy=True)
-    return A, np.zeros(A.shape[1])
-
-
-def _compose(A1, A2):
-    """Matrix of ``x -> (x @ A1) @ A2``, either factor possibly diagonal (1-D)."""
-    if A1.ndim == 1 and A2.ndim == 1:
-        return A1 * A2
-    if A1.ndim == 1:
-        return A1[:, None] * A2
-    if A2.ndim == 1:
-        return A1 * A2
-    return A1 @ A2
 
 
 def _final_layers(name, model):
@@ -276,17 +206,9 @@ def as_network(estimator):
     steps, (final_name, final) = _flatten(estimator)
     coefs, intercepts, activation = _final_layers(final_name, final)
     if steps:
-        A, c = None, None
-        for name, step in steps:
-            A_step, c_step = _affine_map(name, step)
-            if A is None:
-                A, c = A_step, c_step
-            else:
-                c = (c * A_step if A_step.ndim == 1 else c @ A_step) + c_step
-                A = _compose(A, A_step)
-        W1 = coefs[0]
-        coefs[0] = _compose(A, W1)
-        intercepts[0] = c @ W1 + intercepts[0]
+        coefs[0], intercepts[0] = InputMap.from_steps(steps).fold(
+            coefs[0], intercepts[0]
+        )
     return Network(coefs, intercepts, activation)
 
 

@@ -18,13 +18,19 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._activations import OUTPUT_ACTIVATIONS
+from .._input_map import handed_input_map
 from .._network import Network
 from .._threads import limited_in_workers
 from ._losses import LOSSES
 from ._monitor import CallbackSupportMixin, FitMonitor, RecordingPenalty
 from ._optimizers import SGD, Adam
 from ._parameters import FlatParameters
-from ._penalties import FrobeniusPenalty, NoPenalty, SpectralPenalty
+from ._penalties import (
+    FrobeniusPenalty,
+    NoPenalty,
+    SpectralPenalty,
+    converged_power_vectors,
+)
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
@@ -56,6 +62,7 @@ _FITTED_ATTRIBUTES = (
     "_optimizer",
     "_power_vectors",
     "_no_improvement_count",
+    "input_map_",
 )
 
 
@@ -213,8 +220,6 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.n_outputs_ = layer_units[-1]
         self.out_activation_ = self._output_activation()
         self._power_vectors = None
-        if self.penalty == "spectral":
-            self._power_vectors = self._draw_power_vectors(layer_units, dtype, rng)
         self.loss_curve_ = []
         self._no_improvement_count = 0
         if self.early_stopping and self.solver in _STOCHASTIC_SOLVERS:
@@ -229,25 +234,40 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             del self._optimizer
         return flat
 
-    @staticmethod
-    def _draw_power_vectors(layer_units, dtype, rng):
-        vectors = []
-        for n_in, n_out in zip(layer_units[:-1], layer_units[1:]):
-            u = rng.standard_normal(n_in).astype(dtype)
-            u /= np.linalg.norm(u)
-            vectors.append((u, np.zeros(n_out, dtype=dtype)))
-        return vectors
-
-    def _make_penalty(self, flat):
+    def _make_penalty(self, flat, incremental=False):
+        """The penalty term for the current weights, in the units of
+        ``input_map_`` (raw inputs when a pipeline handed one over)."""
+        input_map = self.input_map_
+        if input_map is not None:
+            input_map = input_map.astype(flat.params.dtype)
         if self.penalty == "frobenius":
-            return FrobeniusPenalty(flat.flat_coefs, flat.flat_coef_grads)
+            return FrobeniusPenalty(
+                flat.flat_coefs,
+                flat.flat_coef_grads,
+                flat.coefs[0].size,
+                input_map,
+            )
         if self.penalty == "spectral":
-            if self._power_vectors is None:
-                # First spectral update of a model fitted with another penalty.
-                self._power_vectors = self._draw_power_vectors(
-                    flat.layer_units, flat.params.dtype, self._random_state
+            n_raw = flat.layer_units[0] if input_map is None else input_map.n_in
+            vectors = self._power_vectors
+            if (
+                vectors is None
+                or not incremental
+                or vectors[0][0].shape != (n_raw,)
+                or vectors[0][0].dtype != flat.params.dtype
+            ):
+                # Start converged, on every fit and on the first partial_fit:
+                # from a cold start the estimate, and so the recorded loss,
+                # would grow for many epochs and trip the stopping rule.
+                # Later partial_fit calls keep tracking the slowly moving
+                # weights with n_power_iterations steps per update.
+                vectors = converged_power_vectors(
+                    flat.coefs, flat.params.dtype, input_map
                 )
-            return SpectralPenalty(self._power_vectors, self.n_power_iterations)
+                self._power_vectors = vectors
+            return SpectralPenalty(
+                flat.coefs, vectors, self.n_power_iterations, input_map
+            )
         return NoPenalty()
 
     # ------------------------------------------------------------------
@@ -285,6 +305,7 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self._clear_fitted()
         try:
             X, Y, strata = self._validate_input(X, y, incremental, reset=first_pass)
+            self._set_input_map(handed_input_map(self), X, first_pass)
             if sample_weight is not None:
                 sample_weight = _check_sample_weight(
                     sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -319,6 +340,20 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 self._clear_fitted()
             raise
         return self
+
+    def _set_input_map(self, handed, X, first_pass):
+        """Adopt the preprocessing map a sklip pipeline handed over; a fit
+        outside one trains in model units, a continued fit keeps its units."""
+        if handed is not None and handed.n_out != X.shape[1]:
+            raise ValueError(
+                f"The preprocessing handed over by the pipeline outputs "
+                f"{handed.n_out} features, but X has {X.shape[1]}."
+            )
+        if first_pass or handed is not None:
+            self.input_map_ = handed
+        elif not hasattr(self, "input_map_"):
+            # Fitted by an older sklip, or weights set by hand.
+            self.input_map_ = None
 
     def _clear_fitted(self):
         for name in _FITTED_ATTRIBUTES:
@@ -493,7 +528,10 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self._optimizer = self._make_optimizer(flat)
         optimizer = self._optimizer
         optimizer.ensure_dtype(flat.params.dtype)
-        penalty = RecordingPenalty(self._make_penalty(flat))
+        penalty = RecordingPenalty(self._make_penalty(flat, incremental))
+        # The penalty starts converged; it is re-converged at every later
+        # epoch start (not across partial_fit calls, which keep tracking).
+        resync = False
         early_stopping = self.early_stopping
         X_val = Y_val = sw_val = best_params = None
         found_best = False
@@ -542,6 +580,9 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                         sw_s = None if sw is None else sw[sample_idx]
                 else:
                     X_s, Y_s, sw_s = X, Y, sw
+                if resync:
+                    penalty.converge(flat.coefs)
+                resync = hasattr(penalty, "converge")
 
                 accumulated_loss = accumulated_penalty = 0.0
                 monitor.step_begin(flat, "epoch")

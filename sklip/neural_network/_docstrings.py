@@ -11,13 +11,23 @@ Miyato, 2017) the objective is::
 
 where ``s`` is the sample-weight sum of the current mini-batch (the whole
 training set for lbfgs), exactly scikit-learn's scaling of its L2 term.  The
-top singular pair of each layer is tracked by power iteration that persists
-between updates (``n_power_iterations`` steps per update; to convergence under
-lbfgs so that the objective is deterministic).  ``penalty="frobenius"`` is
+top singular pair of each layer starts exact (from an SVD) at every fit and
+every epoch, and is tracked by power iteration between updates
+(``n_power_iterations`` steps per update; exact under lbfgs so that the
+objective is deterministic), so the recorded loss is the true objective and
+the stopping rule never reacts to an estimate that is still converging.  ``penalty="frobenius"`` is
 scikit-learn's L2 weight decay ``0.5 * alpha * sum_l ||W_l||_F ** 2 / s``, a
 looser surrogate since ``||W||_2 <= ||W||_F``; it reproduces scikit-learn's
 MLP for the same ``alpha`` and ``random_state``.  Intercepts are not
-penalised."""
+penalised.
+
+**Units.** The penalty acts on the network as the estimator sees its inputs.
+Inside :class:`sklip.pipeline.Pipeline`, the estimator is handed the affine
+map ``z = x @ A + c`` of the preprocessing and penalises the first layer as
+seen from the raw inputs, ``A W_1`` (``sigma_max(A W_1)``, ``||A W_1||_F``):
+the same function that :func:`sklip.lipschitz_bound`, the certificates and
+the attacks measure. Inside a plain scikit-learn Pipeline it penalises in
+model units (after preprocessing); see ``input_map_``."""
 
 PARAMETERS = """\
 hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
@@ -62,8 +72,8 @@ shuffle : bool, default=True
     Whether to shuffle samples in each epoch (stochastic solvers).
 
 random_state : int, RandomState instance or None, default=None
-    Seeds weight initialization, shuffling, the early-stopping split and the
-    power-iteration start vectors. Pass an int for reproducible fits.
+    Seeds weight initialization, shuffling and the early-stopping split.
+    Pass an int for reproducible fits.
 
 tol : float, default=1e-4
     Tolerance on the loss or validation score improvement (stochastic
@@ -145,7 +155,13 @@ n_outputs_ : int
     Number of outputs.
 
 out_activation_ : str
-    Name of the output activation."""
+    Name of the output activation.
+
+input_map_ : InputMap or None
+    The affine map of the preprocessing that :class:`sklip.pipeline.Pipeline`
+    handed over at fit time: the penalty acted in raw input units through it.
+    None when the estimator was fitted outside sklip's Pipeline: the penalty
+    acted in the units of the ``X`` given to ``fit``."""
 
 REFERENCES = """\
 Yoshida, Y. and Miyato, T. (2017). "Spectral Norm Regularization for

@@ -5,52 +5,110 @@ coefficient gradients, with ``scale = alpha / s`` where ``s`` is the sample
 weight sum of the current mini-batch (scikit-learn's convention, so ``alpha``
 means the same thing in sklip and scikit-learn).  Intercepts are never
 penalised.
+
+When the estimator knows the affine map ``z = x @ A + c`` of the preprocessing
+in front of it (an :class:`~sklip._input_map.InputMap`, handed over by
+:class:`sklip.pipeline.Pipeline`), the first layer is penalised *as seen from
+the raw inputs*, ``A W_1``: then the penalty controls the same function that
+certified bounds and attacks measure. Without a map, ``A`` is the identity.
 """
 
 import numpy as np
+from scipy.sparse.linalg import svds
+
+# Above this size the exact top singular pair comes from a Lanczos solver
+# (scipy's svds, a few ms for a warm-started 256 x 256 layer) instead of a
+# dense SVD, whose cost grows cubically (about 10 ms at that size).
+_DENSE_SVD_MAX_DIM = 64
 
 
-def power_iteration(W, u, v, n_iter):
-    """Refine the top singular pair of ``W`` in place and return sigma.
+def _mapped(W, input_map):
+    """The layer ``W`` as seen from the raw inputs (``A W``)."""
+    return W if input_map is None else input_map.matmul(W)
+
+
+def power_iteration(W, u, v, n_iter, input_map=None):
+    """Refine the top singular pair of ``A W`` in place and return sigma.
 
     Parameters
     ----------
     W : ndarray of shape (n_in, n_out)
-    u : ndarray of shape (n_in,)
-        Left vector, unit norm; overwritten.
+    u : ndarray of shape (n_raw,)
+        Left vector, unit norm; overwritten. ``n_raw`` is ``n_in`` without a
+        map, the number of raw inputs with one.
     v : ndarray of shape (n_out,)
         Right vector; overwritten.
     n_iter : int
         Number of iterations (each costs two matrix-vector products).
+    input_map : InputMap or None
+        The preprocessing map ``A`` in front of ``W``; None is the identity.
 
     Returns
     -------
     sigma : float
-        ``u^T W v`` after the last iteration, i.e. the estimate of
-        ``||W||_2`` that matches the returned vectors exactly.
+        ``u^T A W v`` after the last iteration, i.e. the estimate of
+        ``||A W||_2`` that matches the returned vectors exactly.
     """
     sigma = 0.0
+    tiny = np.finfo(u.dtype).tiny
     for _ in range(n_iter):
-        np.dot(W.T, u, out=v)
-        v /= max(np.linalg.norm(v), np.finfo(v.dtype).tiny)
-        np.dot(W, v, out=u)
+        if input_map is None:
+            np.dot(W.T, u, out=v)
+        else:
+            np.dot(W.T, input_map.rmatmul(u), out=v)
+        v /= max(np.linalg.norm(v), tiny)
+        if input_map is None:
+            np.dot(W, v, out=u)
+        else:
+            u[...] = input_map.matmul(W @ v)
         sigma = float(np.linalg.norm(u))
-        u /= max(sigma, np.finfo(u.dtype).tiny)
+        u /= max(sigma, tiny)
     return sigma
 
 
-def exact_top_singular(W, u, v):
-    """Top singular pair of ``W`` by SVD, written into ``u`` and ``v``.
+def exact_top_singular(W, u, v, input_map=None):
+    """Top singular pair of ``A W``, written into ``u`` and ``v``; returns sigma.
 
     Used where the objective must be a deterministic function of the weights
-    (lbfgs line searches). Power iteration is no substitute there: the
-    spectral penalty clusters the top singular values, and with a small gap
-    power iteration converges too slowly to be told apart from convergence.
+    (lbfgs line searches) and to keep power iteration converged. Power
+    iteration is no substitute there: the spectral penalty clusters the top
+    singular values, and with a small gap power iteration converges too
+    slowly to be told apart from convergence; from a cold start one step
+    underestimates sigma badly (about 0.78 sigma on a random 50x30 matrix).
+
+    Small matrices take a dense SVD; larger ones a Lanczos solver (scipy's
+    ``svds``) started from the current ``u`` or ``v`` when they hold a
+    previous estimate, which then converges in a few products.
     """
-    U, s, Vt = np.linalg.svd(W, full_matrices=False)
-    u[...] = U[:, 0]
-    v[...] = Vt[0]
+    M = _mapped(W, input_map)
+    small = min(M.shape)
+    if small <= _DENSE_SVD_MAX_DIM:
+        U, s, Vt = np.linalg.svd(M, full_matrices=False)
+        u[...], v[...] = U[:, 0], Vt[0]
+        return float(s[0])
+    # svds iterates on the Gram matrix of the smaller side.
+    start = v if M.shape[1] == small else u
+    v0 = np.asarray(start, dtype=np.float64)
+    if not np.all(np.isfinite(v0)) or not np.any(v0):
+        v0 = np.ones(small)
+    U, s, Vt = svds(M.astype(np.float64, copy=False), k=1, v0=v0)
+    u[...], v[...] = U[:, 0], Vt[0]
     return float(s[0])
+
+
+def converged_power_vectors(coefs, dtype, input_map=None):
+    """Exact top singular pairs ``[(u, v), ...]`` of every layer (the first
+    one seen through ``input_map``), the start of power iteration."""
+    vectors = []
+    for layer, W in enumerate(coefs):
+        m = input_map if layer == 0 else None
+        n_raw = W.shape[0] if m is None else m.n_in
+        u = np.zeros(n_raw, dtype=dtype)
+        v = np.zeros(W.shape[1], dtype=dtype)
+        v[...] = 0.0  # no previous estimate: a deterministic Lanczos start
+        exact_top_singular(W, u, v, m)
+        vectors.append((u, v))
+    return vectors
 
 
 class NoPenalty:
@@ -64,27 +122,53 @@ class FrobeniusPenalty:
     """``0.5 * alpha * sum_l ||W_l||_F^2 / s``: scikit-learn's L2 term.
 
     Works on the flat view of all coefficients, which precede the intercepts
-    in the parameter vector, so value and gradient are one pass each.
+    in the parameter vector, so value and gradient are one pass each. With an
+    input map, the first layer's term is ``||A W_1||_F^2`` instead, whose
+    gradient is ``A^T A W_1``.
+
+    Parameters
+    ----------
+    flat_coefs, flat_coef_grads : ndarray
+        Views of all coefficients and their gradients.
+    n_first : int
+        Number of entries of the first layer (the head of ``flat_coefs``).
+    input_map : InputMap or None
     """
 
-    def __init__(self, flat_coefs, flat_coef_grads):
-        self.flat_coefs = flat_coefs
-        self.flat_coef_grads = flat_coef_grads
-        self._buf = np.empty_like(flat_coefs)
+    def __init__(self, flat_coefs, flat_coef_grads, n_first=0, input_map=None):
+        self.input_map = input_map
+        # The first layer is handled apart when it is seen through a map.
+        head = 0 if input_map is None else n_first
+        self.flat_coefs = flat_coefs[head:]
+        self.flat_coef_grads = flat_coef_grads[head:]
+        self._buf = np.empty_like(self.flat_coefs)
+        self._gram = None if input_map is None else input_map.gram()
 
     def __call__(self, coefs, coef_grads, scale, exact=False):
         w = self.flat_coefs
         self.flat_coef_grads += np.multiply(w, scale, out=self._buf)
-        return 0.5 * scale * float(w @ w)
+        value = float(w @ w)
+        if self._gram is not None:
+            W, G = coefs[0], coef_grads[0]
+            gram = self._gram
+            GW = gram[:, None] * W if gram.ndim == 1 else gram @ W
+            value += float(np.vdot(W, GW))
+            GW *= scale
+            G += GW
+        return 0.5 * scale * value
 
 
 class SpectralPenalty:
     """``0.5 * alpha * sum_l sigma_max(W_l)^2 / s`` (Yoshida & Miyato, 2017).
 
     The gradient of ``0.5 * sigma^2`` is ``sigma * u v^T`` for the top singular
-    pair ``(u, v)``.  The pair is estimated by power iteration kept between
-    updates (``n_power_iterations`` steps each), or to convergence when
-    ``exact`` is set so that lbfgs sees a deterministic objective.
+    pair ``(u, v)`` (``sigma * (A^T u) v^T`` for a first layer seen through an
+    input map ``A``).  The pair is estimated by power iteration kept between
+    updates (``n_power_iterations`` steps each), started converged (see
+    :func:`converged_power_vectors`) so that the penalty recorded in the first
+    epochs is the true one and the stopping rule never reads estimator drift;
+    or exactly when ``exact`` is set so that lbfgs sees a deterministic
+    objective.
 
     The rank-one update uses numpy only: mixing in scipy's BLAS (``ger``)
     makes two OpenBLAS thread pools fight over the cores between GEMMs, which
@@ -92,24 +176,53 @@ class SpectralPenalty:
 
     Parameters
     ----------
+    coefs : list of ndarray
+        The layers (for the shapes of the update buffers).
     vectors : list of (ndarray, ndarray)
         Per layer ``(u, v)``, updated in place and persisted by the estimator.
     n_power_iterations : int
+    input_map : InputMap or None
+        Map in front of the first layer.
+
+    Attributes
+    ----------
+    sigmas : list of float
+        The per-layer estimates of the last call.
     """
 
-    def __init__(self, vectors, n_power_iterations):
+    def __init__(self, coefs, vectors, n_power_iterations, input_map=None):
         self.vectors = vectors
         self.n_power_iterations = n_power_iterations
-        self._outer = [np.empty((u.size, v.size), dtype=u.dtype) for u, v in vectors]
+        self.input_map = input_map
+        self._outer = [np.empty_like(W) for W in coefs]
+        self.sigmas = [0.0] * len(vectors)
+
+    def converge(self, coefs):
+        """Reset the tracked pairs to the exact ones of the current weights.
+
+        Called once per epoch: within an epoch the weights move little and
+        ``n_power_iterations`` steps per update track them, but when the
+        penalty clusters the top singular values the tracked pair can lag
+        behind a switch of the top direction for many updates, and the
+        recorded loss would then drift with the estimate.
+        """
+        for layer, (W, (u, v)) in enumerate(zip(coefs, self.vectors)):
+            m = self.input_map if layer == 0 else None
+            self.sigmas[layer] = exact_top_singular(W, u, v, m)
 
     def __call__(self, coefs, coef_grads, scale, exact=False):
         value = 0.0
-        for W, G, (u, v), buf in zip(coefs, coef_grads, self.vectors, self._outer):
+        for layer, (W, G, (u, v), buf) in enumerate(
+            zip(coefs, coef_grads, self.vectors, self._outer)
+        ):
+            m = self.input_map if layer == 0 else None
             if exact:
-                sigma = exact_top_singular(W, u, v)
+                sigma = exact_top_singular(W, u, v, m)
             else:
-                sigma = power_iteration(W, u, v, self.n_power_iterations)
-            np.multiply(u[:, None], (scale * sigma) * v, out=buf)
+                sigma = power_iteration(W, u, v, self.n_power_iterations, m)
+            left = u if m is None else m.rmatmul(u)
+            np.multiply(left[:, None], (scale * sigma) * v, out=buf)
             G += buf
+            self.sigmas[layer] = sigma
             value += sigma * sigma
         return 0.5 * scale * value
