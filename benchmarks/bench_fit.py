@@ -102,7 +102,7 @@ def _step_breakdown(dtype, hidden, n_features, n_classes, batch_size):
         (rng.standard_normal(a).astype(dtype), np.zeros(b, dtype))
         for a, b in zip(units[:-1], units[1:])
     ]
-    spectral = SpectralPenalty(vectors, 1)
+    spectral = SpectralPenalty(flat.coefs, vectors, 1)
     outer = [np.empty(W.shape, dtype) for W in flat.coefs]
 
     def rank_one():
