@@ -244,14 +244,20 @@ def _run(args):
             f"{saving * n_steps / 1e3 / floor:.2f} x floor)"
         )
 
-    Xs = X[:4000]
-    ys = y[:4000]
-    data = Xs.nbytes
+    # Memory must grow with the data only through the data itself (the
+    # training set and its one shuffled copy): compare two data sizes.
+    sizes = (n_samples // 10, n_samples // 5)
     for name in ("sklearn", "sklip spectral"):
-        peak = _peak_fit_memory(candidates[name], Xs, ys)
+        peaks = [_peak_fit_memory(candidates[name], X[:m], y[:m]) for m in sizes]
+        data = [X[:m].nbytes for m in sizes]
+        slope = (peaks[1] - peaks[0]) / (data[1] - data[0])
         print(
-            f"peak traced memory during fit ({name}, data {data / 1e6:.1f} MB): "
-            f"{peak / 1e6:.1f} MB"
+            f"peak traced memory during fit ({name}): "
+            + ", ".join(
+                f"{p / 1e6:.1f} MB for {d / 1e6:.1f} MB of data"
+                for p, d in zip(peaks, data)
+            )
+            + f"; grows {slope:.2f} bytes per byte of data"
         )
 
 
