@@ -15,11 +15,11 @@ top singular pair of each layer starts exact (from an SVD) at every fit and
 every epoch, and is tracked by power iteration between updates
 (``n_power_iterations`` steps per update; exact under lbfgs so that the
 objective is deterministic), so the recorded loss is the true objective and
-the stopping rule never reacts to an estimate that is still converging.  ``penalty="frobenius"`` is
-scikit-learn's L2 weight decay ``0.5 * alpha * sum_l ||W_l||_F ** 2 / s``, a
-looser surrogate since ``||W||_2 <= ||W||_F``; it reproduces scikit-learn's
-MLP for the same ``alpha`` and ``random_state``.  Intercepts are not
-penalised.
+the stopping rule never reacts to an estimate that is still converging.
+``penalty="frobenius"`` is scikit-learn's L2 weight decay
+``0.5 * alpha * sum_l ||W_l||_F ** 2 / s``, a looser surrogate since
+``||W||_2 <= ||W||_F``; it reproduces scikit-learn's MLP for the same
+``alpha`` and ``random_state``.  Intercepts are not penalised.
 
 **Units.** The penalty acts on the network as the estimator sees its inputs.
 Inside :class:`sklip.pipeline.Pipeline`, the estimator is handed the affine
