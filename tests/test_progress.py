@@ -1,6 +1,7 @@
 """Progress of fits: verbose lines and scikit-learn's callback API."""
 
 import re
+import textwrap
 import warnings
 
 import numpy as np
@@ -223,3 +224,28 @@ def test_verbose_works_without_sklearn_callbacks(capsys, monkeypatch):
         hidden_layer_sizes=(4,), max_iter=3, verbose=True, random_state=0
     ).fit(X, Y)
     assert len(_lines(capsys)) == est.n_iter_ == 3
+
+
+@needs_callbacks
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
+def test_docs_page_snippets_run():
+    """The python blocks of docs/scaling.md run, in order, as one script (the
+    multi-machine ``connect`` block, fenced as ``py``, needs a running
+    scheduler and is covered by tests/test_distributed.py)."""
+    pytest.importorskip("distributed")
+    pytest.importorskip("rich")
+    import pathlib
+
+    page = pathlib.Path(__file__).parents[1] / "docs" / "scaling.md"
+    text = page.read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 3
+    namespace = {}
+    code = "\n".join(textwrap.dedent(b) for b in blocks)
+    exec(compile(code, str(page), "exec"), namespace)  # noqa: S102
+    assert 0 <= namespace["acc"] <= 1
+    search = namespace["search"]
+    assert {"mean_test_lipschitz", "mean_test_robust"} <= search.cv_results_.keys()
+    epochs = namespace["epochs"]
+    assert (epochs["task_name"] == "epoch").sum() == namespace["est"].n_iter_
