@@ -19,6 +19,10 @@ cloudpickle = pytest.importorskip("cloudpickle")
 
 from sklip.distributed import connect, local_cluster  # noqa: E402
 
+# The scheduler's HTTP server (no dashboard) falls back to a free port when
+# another cluster on the machine holds 8787; nothing to act on.
+pytestmark = pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
+
 X, Y = make_classification(
     n_samples=80, n_features=4, n_informative=3, n_redundant=0, random_state=0
 )
@@ -160,7 +164,6 @@ def test_connect_rejects_bad_arguments(kwargs, match):
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
 def test_connect_and_local_cluster_close_everything():
     with local_cluster(1) as client:
         address = client.scheduler.address
