@@ -51,7 +51,9 @@ def _gemm_floor(X, hidden, n_classes, batch_size, epochs):
     units = [X.shape[1], *hidden, n_classes]
     Ws = [rng.standard_normal((a, b)).astype(X.dtype) for a, b in zip(units, units[1:])]
     acts = [np.empty((batch_size, u), X.dtype) for u in units[1:]]
-    deltas = [np.empty_like(a) for a in acts]
+    # Finite deltas: uninitialised memory may hold denormals or NaNs, which
+    # would slow the floor down (and overflowed in float32).
+    deltas = [rng.uniform(-1e-3, 1e-3, a.shape).astype(X.dtype) for a in acts]
     grads = [np.empty_like(W) for W in Ws]
     n_batches = X.shape[0] // batch_size
     start = time.perf_counter()

@@ -74,3 +74,139 @@ def check_samples(X, n_features, *, accept_sparse=False, copy=False):
             f"{n_features} features as input."
         )
     return X
+
+
+def resolve_features(features, n_features, names=None):
+    """Column indices selected by ``features``.
+
+    Parameters
+    ----------
+    features : str, int, array-like of str, int or bool
+        Column names (needs ``names``), integer indices (negative ones count
+        from the end) or a boolean mask of length ``n_features``.
+    n_features : int
+        Number of columns.
+    names : array-like of str, default=None
+        Column names, when known (a DataFrame's, or ``feature_names_in_``).
+
+    Returns
+    -------
+    columns : ndarray of int
+        Sorted, unique indices.
+
+    Examples
+    --------
+    >>> from sklip._validation import resolve_features
+    >>> resolve_features(["b", "a"], 3, names=["a", "b", "c"])
+    array([0, 1])
+    >>> resolve_features([True, False, True], 3)
+    array([0, 2])
+    """
+    if isinstance(features, str) or np.ndim(features) == 0:
+        features = [features]
+    values = list(features)
+    if not values:
+        raise ValueError(
+            "The 'features' parameter selects no column; give at least one "
+            "column name, index, or a mask with a True entry."
+        )
+    if all(isinstance(v, (bool, np.bool_)) for v in values):
+        if len(values) != n_features:
+            raise ValueError(
+                f"A boolean 'features' mask must have length {n_features}; "
+                f"got {len(values)}."
+            )
+        columns = np.flatnonzero(np.asarray(values, dtype=bool))
+        if columns.size == 0:
+            raise ValueError("The 'features' mask selects no column.")
+        return columns
+    if all(isinstance(v, str) for v in values):
+        if names is None:
+            raise ValueError(
+                f"features={values!r} names columns, but the column names are "
+                "unknown: pass X as a DataFrame or fit the model on one, or "
+                "give integer indices."
+            )
+        index = {str(name): j for j, name in enumerate(names)}
+        unknown = [v for v in values if v not in index]
+        if unknown:
+            raise ValueError(
+                f"features contains unknown column name(s) {unknown!r}; "
+                f"columns are {list(map(str, names))!r}."
+            )
+        return np.unique([index[v] for v in values])
+    if all(
+        isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+        for v in values
+    ):
+        out = [v for v in values if not -n_features <= v < n_features]
+        if out:
+            raise ValueError(
+                f"features contains out-of-range index(es) {out!r} for "
+                f"{n_features} columns."
+            )
+        return np.unique(np.asarray(values, dtype=np.intp) % n_features)
+    raise ValueError(
+        "The 'features' parameter must be column names, integer indices or a "
+        f"boolean mask (not a mix); got {features!r}."
+    )
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Finite, non-negative sample weights with a positive sum, or None.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,) or None
+    n_samples : int
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,) or None
+    """
+    if sample_weight is None:
+        return None
+    try:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "The 'sample_weight' parameter must be an array of numbers; got "
+            f"{type(sample_weight).__name__}."
+        ) from None
+    if sw.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight has shape {sw.shape}; expected ({n_samples},)."
+        )
+    if not np.all(np.isfinite(sw)):
+        raise ValueError("sample_weight contains NaN or infinity.")
+    if np.any(sw < 0):
+        raise ValueError("sample_weight contains negative values.")
+    if not np.any(sw > 0):
+        raise ValueError(
+            "sample_weight sums to zero: at least one sample must have a "
+            "positive weight."
+        )
+    with np.errstate(over="ignore"):
+        total = sw.sum()
+    if not np.isfinite(total):
+        # Rescaling leaves every weighted average unchanged.
+        sw = sw / sw.max()
+    return sw
+
+
+def check_seed(random_state, name="random_state"):
+    """Validate a seed: None, an int in [0, 2**32), a RandomState or a
+    Generator; anything else is a ``ValueError`` naming ``name``."""
+    if random_state is None or isinstance(
+        random_state, (np.random.RandomState, np.random.Generator)
+    ):
+        return random_state
+    if isinstance(random_state, numbers.Integral) and not isinstance(
+        random_state, (bool, np.bool_)
+    ):
+        if 0 <= random_state < 2**32:
+            return int(random_state)
+    raise ValueError(
+        f"The '{name}' parameter must be None, an int in [0, 2**32), a numpy "
+        f"RandomState or Generator; got {random_state!r}."
+    )

@@ -14,6 +14,14 @@ fitted preprocessing (the same folding :func:`sklip.lipschitz.as_network`
 does), and the penalty then acts on the first layer seen from the raw inputs,
 ``A W_1``. Everything else is scikit-learn's Pipeline: cloning, pickling,
 ``set_params``, ``GridSearchCV`` over ``<step>__alpha``.
+
+Mixed data: behind a ``ColumnTransformer`` that scales numeric columns and
+encodes categorical ones, the map's rows are the numeric raw columns (their
+linear part ``A_S``, raw units) plus one unit row per encoded model-input
+column: the numeric part of the first layer is penalised as seen from the raw
+columns, the encoded part in its own units (one unit per indicator), as
+without a pipeline. Bounds and certificates over the numeric ``features``
+read the same ``A_S W_1``.
 """
 
 import contextlib
@@ -22,7 +30,7 @@ from sklearn import pipeline as _sk_pipeline
 
 from ._input_map import (
     InputMap,
-    check_affine_step,
+    check_mappable_step,
     handing_over,
     handover_pending,
 )
@@ -38,12 +46,16 @@ class Pipeline(_sk_pipeline.Pipeline):
     Same parameters, methods and attributes as
     :class:`sklearn.pipeline.Pipeline`. When the final step (possibly inside
     nested pipelines) is a :class:`~sklip.LipschitzMLPClassifier` or
-    :class:`~sklip.LipschitzMLPRegressor`, every step before it must be an
-    affine transformer (``StandardScaler``, ``MinMaxScaler(clip=False)``,
-    ``MaxAbsScaler``, ``RobustScaler``, ``PCA``, ``TruncatedSVD``, nested
-    pipelines, ``"passthrough"``); the estimator is told their composed map and
-    its ``input_map_`` attribute holds it after fitting. Any other final step
-    makes this an ordinary scikit-learn Pipeline.
+    :class:`~sklip.LipschitzMLPRegressor`, every step before it must be
+    readable by the input map: affine transformers (``StandardScaler``,
+    ``MinMaxScaler(clip=False)``, ``MaxAbsScaler``, ``RobustScaler``, ``PCA``,
+    ``TruncatedSVD``), feature selectors, ``SimpleImputer``, encoders
+    (``OneHotEncoder``, ``OrdinalEncoder``, ``TargetEncoder``: their outputs
+    are penalised in their own units), ``ColumnTransformer`` of those, nested
+    pipelines, ``"passthrough"``/``"drop"``; anything else is a ``TypeError``
+    naming the step, raised before fitting. The estimator is told the
+    composed map and its ``input_map_`` attribute holds it after fitting. Any
+    other final step makes this an ordinary scikit-learn Pipeline.
 
     Parameters
     ----------
@@ -150,7 +162,7 @@ class Pipeline(_sk_pipeline.Pipeline):
             # An enclosing sklip Pipeline already hands over the whole chain.
             return contextlib.nullcontext()
         for name, step in steps:
-            check_affine_step(name, step)
+            check_mappable_step(name, step)
 
         def make_map():
             # Called by the estimator's fit, when the steps before it are fitted.

@@ -4,13 +4,14 @@ parameter vector, evaluated through the estimators' own engine."""
 import numpy as np
 
 
-def objective_and_gradient(est, X, y, sample_weight=None, input_map=None):
+def objective_and_gradient(est, X, y, sample_weight=None, input_map=None, budget=False):
     """Return ``f(theta) -> (loss, grad)`` and a starting ``theta``.
 
     ``est`` is initialised exactly as ``fit`` would, and the objective is the
     deterministic (lbfgs) form, so its gradient can be checked by finite
     differences. ``input_map`` is the preprocessing map a sklip pipeline
-    would hand over (None: penalty in model units).
+    would hand over (None: penalty in model units). With ``budget``, theta
+    is lbfgs's ``V`` of the ``max_lipschitz`` reparametrisation.
     """
     from sklearn.utils import check_random_state
 
@@ -27,6 +28,8 @@ def objective_and_gradient(est, X, y, sample_weight=None, input_map=None):
 
     def f(theta):
         flat.params[...] = theta
+        if budget:
+            penalty.budget.reparametrise(flat.coefs, penalty.tracker)
         loss = est._loss_grad(flat, penalty, X, Y, sw, acts, deltas, P, exact=True)
         return loss, flat.grad.copy()
 

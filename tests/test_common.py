@@ -12,6 +12,16 @@ def _instances():
         # accuracy thresholds are met with these settings.
         yield LipschitzMLPClassifier(penalty=penalty, max_iter=100, random_state=0)
         yield LipschitzMLPRegressor(penalty=penalty, max_iter=100, random_state=0)
+    # Certified training: the margin and the budget change the objective and
+    # the update; both must keep every scikit-learn convention.
+    common = dict(max_iter=100, random_state=0)
+    yield LipschitzMLPClassifier(lipschitz_margin=0.1, **common)
+    yield LipschitzMLPClassifier(
+        lipschitz_margin=0.1, margin_kind="global", penalty="none", **common
+    )
+    yield LipschitzMLPClassifier(max_lipschitz=10.0, **common)
+    yield LipschitzMLPRegressor(lipschitz_margin=0.1, **common)
+    yield LipschitzMLPRegressor(max_lipschitz=10.0, **common)
 
 
 @parametrize_with_checks(list(_instances()))

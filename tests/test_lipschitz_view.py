@@ -228,10 +228,12 @@ def test_network_is_returned_unchanged():
         (Pipeline([("s", StandardScaler()), ("end", "passthrough")]), "'end'"),
         (
             make_pipeline(
-                ColumnTransformer([("s", StandardScaler(), [0, 1])]),
+                ColumnTransformer(
+                    [("s", StandardScaler(), [0, 1]), ("p", PolynomialFeatures(), [2])]
+                ),
                 LogisticRegression(),
             ),
-            "columntransformer",
+            "columntransformer__p",
         ),
     ],
     ids=["tree", "svc", "poly", "clip", "passthrough-final", "column-transformer"],

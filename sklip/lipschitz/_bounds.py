@@ -15,7 +15,9 @@ returned numbers are upper bounds of the true constant, not approximations.
 
 import numpy as np
 
-from ._view import as_network, output_kind
+from .._network import Network
+from .._validation import resolve_features
+from ._view import ModelView, output_kind
 
 METHODS = ("auto", "frobenius", "spectral", "combettes-pesquet")
 _EPS = np.finfo(np.float64).eps
@@ -85,7 +87,26 @@ class _Chain:
     """
 
     def __init__(self, network):
-        self.coefs = [np.asarray(W, dtype=np.float64) for W in network.coefs]
+        coefs = [np.asarray(W, dtype=np.float64) for W in network.coefs]
+        for layer, W in enumerate(coefs):
+            if not np.all(np.isfinite(W)):
+                raise ValueError(
+                    f"Layer {layer} has non-finite (NaN or infinite) weights: "
+                    "there is no finite Lipschitz bound to certify."
+                )
+        # Each layer is scaled by a power of two (exact) so that its largest
+        # entry lies in [0.5, 1): products and sums of norms can neither
+        # overflow (inf * 0 = NaN) nor underflow to 0, and every bound is the
+        # normalised one times 2**log2_scale, applied once at the end by
+        # :func:`_rescale`. Entries pushed into the subnormal range lose at
+        # most 2**-1074 each, far below the relative slack every computed
+        # norm already carries (the normalised norms are >= 0.5).
+        self.exponents = [
+            int(np.frexp(np.abs(W).max())[1]) if W.size and W.any() else 0
+            for W in coefs
+        ]
+        self.coefs = [np.ldexp(W, -e) for W, e in zip(coefs, self.exponents)]
+        self.log2_scale = sum(self.exponents)
         self.m = len(self.coefs)
         act = network.act
         self.c = float(act.lipschitz)
@@ -140,6 +161,27 @@ def _round_up(value, n_ops):
     return value * (1 + _gamma(2 * n_ops + 2))
 
 
+def _rescale(value, log2_scale):
+    """``value * 2**log2_scale``, rounded up: exact in the normal range; a
+    result in the subnormal range (or 0) is moved one step up so that a
+    positive bound never underflows below the true value; a result beyond
+    the float range is an error, not an infinite "certificate"."""
+    value = np.asarray(value, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        out = np.ldexp(value, log2_scale)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            "The Lipschitz bound exceeds the float64 range (about 2**"
+            f"{int(np.log2(np.max(value)) + log2_scale) if np.max(value) > 0 else 0}"
+            "): the weights are too large for a finite certificate."
+        )
+    tiny = np.finfo(np.float64).tiny
+    low = (value > 0) & (out < tiny)
+    if np.any(low):
+        out = np.where(low, np.nextafter(out, np.inf), out)
+    return out if out.ndim else float(out)
+
+
 def _chain_bounds(chain, method):
     """Dict of the certified bounds ``method`` needs (all of them for auto)."""
     m, c = chain.m, chain.c
@@ -163,7 +205,20 @@ def _chain_bounds(chain, method):
     return {k: _round_up(v, 2 * m) for k, v in bounds.items()}
 
 
-def lipschitz_bound(estimator, *, method="auto"):
+def _network_over(estimator, features):
+    """The network whose constant is bounded: the folded network, or for
+    ``features`` the one seen from those raw columns (first layer
+    ``A_S W_1``), which bounds the model over them whatever the others."""
+    if isinstance(estimator, Network):
+        if features is None:
+            return estimator
+        columns = resolve_features(features, estimator.n_features_in)
+        coefs = [estimator.coefs[0][columns]] + list(estimator.coefs[1:])
+        return Network(coefs, list(estimator.intercepts), estimator.activation)
+    return ModelView(estimator).network_for(features)
+
+
+def lipschitz_bound(estimator, *, method="auto", features=None):
     r"""Certified upper bound of the L2 Lipschitz constant of a fitted model.
 
     Bounds ``sup_{x != x'} ||f(x) - f(x')||_2 / ||x - x'||_2`` where ``f`` maps
@@ -203,11 +258,28 @@ def lipschitz_bound(estimator, *, method="auto"):
     method : {"auto", "frobenius", "spectral", "combettes-pesquet"}, \
             default="auto"
         Which bound to compute.
+    features : str, int, array-like of str, int or bool, default=None
+        Raw input columns the constant is taken over (names, indices or a
+        boolean mask); the others are held fixed at any value. The bound is
+        that of the network seen from those columns, first layer ``A_S W_1``.
+        None: every column except the inputs of encoders (``OneHotEncoder``
+        and the like in a ``ColumnTransformer``), which are held fixed.
 
     Returns
     -------
     bound : float
-        Certified upper bound of the Lipschitz constant.
+        Certified upper bound of the Lipschitz constant: finite, and positive
+        unless the model is constant in the columns.
+
+    Raises
+    ------
+    ValueError
+        If the model has NaN/infinite weights, or the bound exceeds the
+        float64 range; if ``features`` is invalid or names a categorical
+        column.
+    TypeError
+        If the model has no network view, or a selected column enters
+        through a non-affine step (the message names the step).
 
     See Also
     --------
@@ -233,11 +305,10 @@ def lipschitz_bound(estimator, *, method="auto"):
     5.0
     """
     _check_method(method)
-    chain = _Chain(as_network(estimator))
+    chain = _Chain(_network_over(estimator, features))
     bounds = _chain_bounds(chain, method)
-    if method == "auto":
-        return float(min(bounds.values()))
-    return float(bounds[method])
+    value = min(bounds.values()) if method == "auto" else bounds[method]
+    return float(_rescale(value, chain.log2_scale))
 
 
 def _column_distances(R, slack):
@@ -256,7 +327,7 @@ def _column_distances(R, slack):
     return np.maximum(D, D.T)
 
 
-def pairwise_lipschitz_bounds(estimator, *, method="auto"):
+def pairwise_lipschitz_bounds(estimator, *, method="auto", features=None):
     r"""Certified bounds of the Lipschitz constants of logit differences.
 
     For a classifier with logits ``f_1, ..., f_k`` returns ``K`` with
@@ -294,6 +365,9 @@ def pairwise_lipschitz_bounds(estimator, *, method="auto"):
     method : {"auto", "frobenius", "spectral", "combettes-pesquet"}, \
             default="auto"
         Which bound to compute.
+    features : str, int, array-like of str, int or bool, default=None
+        Raw input columns the constants are taken over, as in
+        :func:`lipschitz_bound`.
 
     Returns
     -------
@@ -327,8 +401,8 @@ def pairwise_lipschitz_bounds(estimator, *, method="auto"):
     True
     """
     _check_method(method)
-    network = as_network(estimator)
-    if estimator is network:
+    network = _network_over(estimator, features)
+    if isinstance(estimator, Network):
         kind = "binary" if network.n_outputs == 1 else "multiclass"
     else:
         kind = output_kind(estimator)
@@ -377,4 +451,4 @@ def pairwise_lipschitz_bounds(estimator, *, method="auto"):
     L = min(bounds.values()) if method == "auto" else bounds[method]
     K = np.minimum(K, _round_up(np.sqrt(2) * L, 2))
     np.fill_diagonal(K, 0.0)
-    return K
+    return _rescale(K, chain.log2_scale)

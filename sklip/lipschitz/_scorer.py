@@ -1,5 +1,7 @@
 """The Lipschitz scorer: ``-lipschitz_bound(estimator)``, greater is better."""
 
+import numpy as np
+
 from .._scorer import BaseScorer
 from ._bounds import _check_method, lipschitz_bound
 
@@ -15,18 +17,23 @@ class _LipschitzScorer(BaseScorer):
 
     _factory_name = "make_lipschitz_scorer"
 
-    def __init__(self, method="auto"):
+    def __init__(self, method="auto", features=None):
         _check_method(method)
         self.method = method
+        self.features = features
 
     def _score(self, estimator, X, y=None, **kwargs):
-        return -lipschitz_bound(estimator, method=self.method)
+        features = getattr(self, "features", None)  # pickles of older versions
+        return -lipschitz_bound(estimator, method=self.method, features=features)
 
     def _repr_params(self):
-        return {"method": self.method}
+        params = {"method": self.method}
+        if getattr(self, "features", None) is not None:
+            params["features"] = self.features
+        return params
 
 
-def make_lipschitz_scorer(method="auto"):
+def make_lipschitz_scorer(method="auto", features=None):
     """Make a scorer returning minus a certified Lipschitz bound.
 
     The score of a fitted ``estimator`` is
@@ -43,6 +50,9 @@ def make_lipschitz_scorer(method="auto"):
     method : {"auto", "frobenius", "spectral", "combettes-pesquet"}, \
             default="auto"
         The bound, see :func:`~sklip.lipschitz.lipschitz_bound`.
+    features : str, int, array-like of str, int or bool, default=None
+        Raw input columns the constant is taken over, see
+        :func:`~sklip.lipschitz.lipschitz_bound`.
 
     Returns
     -------
@@ -77,7 +87,9 @@ def make_lipschitz_scorer(method="auto"):
     >>> lipschitz_scorer
     make_lipschitz_scorer(method='auto')
     """
-    return _LipschitzScorer(method=method)
+    if features is not None and not isinstance(features, (str, int)):
+        features = tuple(np.asarray(features).tolist())
+    return _LipschitzScorer(method=method, features=features)
 
 
 #: The default Lipschitz scorer, ``make_lipschitz_scorer(method="auto")``.

@@ -7,6 +7,9 @@ all see the same map from the *raw* input space to the *raw* outputs.
 Affine preprocessing steps of a :class:`~sklearn.pipeline.Pipeline` are folded
 into the first affine layer, ``x -> (x @ A + c) @ W_1 + b_1 = x @ (A W_1) +
 (c W_1 + b_1)``, so bounds hold with respect to distances between raw inputs.
+The map itself (including ``ColumnTransformer``, selectors and imputers, and
+which columns are held fixed) is :class:`sklip._input_map.InputMap`; this
+module pairs it with the final model (:class:`ModelView`).
 """
 
 import numpy as np
@@ -30,8 +33,9 @@ from sklearn.svm import LinearSVC, LinearSVR
 from sklearn.utils.validation import check_is_fitted
 
 from .._activations import HIDDEN_ACTIVATIONS
-from .._input_map import AFFINE_STEP_NAMES, InputMap
+from .._input_map import SUPPORTED_STEP_NAMES, InputMap
 from .._network import Network
+from .._validation import resolve_features
 
 # Linear models whose raw output is ``X @ coef_.T + intercept_`` (the decision
 # function of the classifiers, the prediction of the regressors).
@@ -56,8 +60,7 @@ _SUPPORTED = (
     "scikit-learn's MLPClassifier/MLPRegressor and the linear models "
     + ", ".join(sorted({cls.__name__ for cls in _LINEAR_MODELS}))
     + "; Pipeline steps before it: "
-    + AFFINE_STEP_NAMES
-    + ", nested Pipelines, 'passthrough' or None"
+    + SUPPORTED_STEP_NAMES
 )
 
 
@@ -91,6 +94,14 @@ def _leaves(estimator, prefix=""):
     return leaves
 
 
+def _check_estimator(estimator):
+    if estimator is None or isinstance(estimator, (str, type)):
+        raise TypeError(
+            "The 'estimator' parameter must be a fitted model (or a Network); "
+            f"got {estimator!r}. Supported: {_SUPPORTED}."
+        )
+
+
 def _flatten(estimator):
     """Split ``estimator`` into its preprocessing steps and final model.
 
@@ -101,6 +112,7 @@ def _flatten(estimator):
         ``"passthrough"`` / ``None`` steps dropped.
     final : (name, estimator)
     """
+    _check_estimator(estimator)
     *steps, (final_name, final) = _leaves(estimator)
     if _is_passthrough(final):
         raise TypeError(
@@ -111,8 +123,25 @@ def _flatten(estimator):
     return steps, (final_name, final)
 
 
+def _check_finite_weights(name, model, coefs, intercepts):
+    """A NaN or infinite weight makes every bound and attack meaningless."""
+    for layer, (W, b) in enumerate(zip(coefs, intercepts)):
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+            raise ValueError(
+                f"{name!r} ({type(model).__name__}) has non-finite (NaN or "
+                f"infinite) weights in layer {layer}; it has no finite "
+                "Lipschitz constant or certificate. Refit it."
+            )
+
+
 def _final_layers(name, model):
     """``(coefs, intercepts, activation)`` of the final model."""
+    coefs, intercepts, activation = _raw_final_layers(name, model)
+    _check_finite_weights(name, model, coefs, intercepts)
+    return coefs, intercepts, activation
+
+
+def _raw_final_layers(name, model):
     if _is_mlp(model):
         check_is_fitted(model, ("coefs_", "intercepts_"))
         if model.activation not in HIDDEN_ACTIVATIONS:
@@ -168,9 +197,14 @@ def as_network(estimator):
         ``SGDRegressor``, ``LinearSVC``, ``LinearSVR`` and their CV variants),
         or a :class:`~sklearn.pipeline.Pipeline` of affine steps
         (``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler``,
-        ``RobustScaler``, ``PCA``, ``TruncatedSVD``, nested pipelines,
-        ``"passthrough"``) ending in one of those. A ``Network`` is returned
-        unchanged.
+        ``RobustScaler``, ``PCA``, ``TruncatedSVD``), feature selectors,
+        ``SimpleImputer`` (the identity on observed values),
+        ``ColumnTransformer`` of those with ``"passthrough"``/``"drop"``,
+        nested pipelines, ending in one of those. A ``Network`` is returned
+        unchanged. Encoded (categorical) columns have no place in a network
+        over all raw inputs: use ``features=`` in
+        :func:`~sklip.lipschitz.lipschitz_bound` and the robustness
+        functions, which hold them fixed.
 
     Returns
     -------
@@ -180,8 +214,11 @@ def as_network(estimator):
     Raises
     ------
     TypeError
-        If the model or a pipeline step is not supported (the message names
-        it and lists what is).
+        If the model or a pipeline step is not supported, or a column is
+        encoded or enters through a non-affine step (the message names the
+        step and lists what is supported).
+    ValueError
+        If the model has NaN or infinite weights.
     sklearn.exceptions.NotFittedError
         If the model or a step is not fitted.
 
@@ -203,13 +240,158 @@ def as_network(estimator):
     """
     if isinstance(estimator, Network):
         return estimator
-    steps, (final_name, final) = _flatten(estimator)
-    coefs, intercepts, activation = _final_layers(final_name, final)
-    if steps:
-        coefs[0], intercepts[0] = InputMap.from_steps(steps).fold(
-            coefs[0], intercepts[0]
-        )
-    return Network(coefs, intercepts, activation)
+    return ModelView(estimator).folded()
+
+
+def preprocessing_map(estimator):
+    """The :class:`InputMap` of ``estimator``'s preprocessing steps, read
+    without its final model (which may have no network view); None when a
+    step cannot be read."""
+    steps, _ = _flatten(estimator)
+    if not steps:
+        return None
+    try:
+        return InputMap.from_steps(steps)
+    except TypeError:
+        return None
+
+
+class ModelView:
+    """A fitted model seen as preprocessing map + final network.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A model accepted by :func:`as_network`, whose preprocessing may also
+        hold columns fixed (encoders, non-affine steps).
+
+    Attributes
+    ----------
+    network : Network
+        The final model on the *model* inputs (nothing folded).
+    input_map : InputMap
+        The map of the preprocessing steps (identity without steps).
+    steps : list of (name, transformer)
+        The fitted preprocessing steps, in order.
+    """
+
+    def __init__(self, estimator):
+        steps, (final_name, final) = _flatten(estimator)
+        self.estimator = estimator
+        self.steps = steps
+        coefs, intercepts, activation = _final_layers(final_name, final)
+        self.network = Network(coefs, intercepts, activation)
+        if steps:
+            self.input_map = InputMap.from_steps(steps)
+        else:
+            self.input_map = InputMap.identity(self.network.n_features_in)
+        if self.input_map.n_out != self.network.n_features_in:
+            raise ValueError(
+                f"The preprocessing outputs {self.input_map.n_out} features "
+                f"but {final_name!r} expects {self.network.n_features_in}."
+            )
+
+    @property
+    def n_raw(self):
+        """Number of raw input columns."""
+        return self.input_map.n_raw
+
+    @property
+    def feature_names(self):
+        """Raw column names the model was fitted with, or None."""
+        names = getattr(self.estimator, "feature_names_in_", None)
+        return None if names is None else np.asarray(names, dtype=object)
+
+    def preprocess(self, X):
+        """Model inputs of raw ``X`` (the fitted steps' own ``transform``),
+        as a dense float64 array."""
+        for _, step in self.steps:
+            X = step.transform(X)
+        if hasattr(X, "toarray"):
+            X = X.toarray()
+        return np.asarray(X, dtype=np.float64)
+
+    def folded(self):
+        """The network on all raw inputs; a clear error when a column is held."""
+        net = self.network
+        if not self.steps:
+            return net
+        m = self.input_map
+        if not m.is_complete:
+            j = min(m.held)
+            kind, step_name, why = m.held[j]
+            names = self.feature_names
+            label = repr(names[j]) if names is not None else str(j)
+            what = "encodes" if kind == "categorical" else "is not affine in"
+            raise TypeError(
+                f"A network over all raw columns cannot be built: step "
+                f"{step_name!r} ({why}) {what} column {label}. Pass `features` "
+                "(without it) to lipschitz_bound and the robustness functions, "
+                "which hold such columns fixed. Supported steps: "
+                f"{SUPPORTED_STEP_NAMES}."
+            )
+        coefs, intercepts = list(net.coefs), list(net.intercepts)
+        coefs[0], intercepts[0] = m.fold(coefs[0], intercepts[0])
+        return Network(coefs, intercepts, net.activation)
+
+    def restricted(self, columns):
+        """The network seen from the raw ``columns`` only: first layer
+        ``A_S W_1``. Its Lipschitz constant bounds the model's over those
+        columns for any value of the others (their contribution only shifts
+        the first layer's input). The first-layer bias is ``b_1``: this
+        network is for bounds, not for evaluation."""
+        net = self.network
+        A_S = self.input_map.rows_of(columns)
+        coefs = [A_S @ np.asarray(net.coefs[0], dtype=np.float64)]
+        coefs += list(net.coefs[1:])
+        return Network(coefs, list(net.intercepts), net.activation)
+
+    def attack_network(self, columns):
+        """Network on ``[x_S, z_rest]`` with first layer ``[A_S W_1; W_1]``:
+        moving the first ``len(columns)`` inputs moves the raw columns ``S``
+        exactly as the pipeline would, ``z_rest`` (see :meth:`rest`) carries
+        everything else."""
+        net = self.network
+        W1 = np.asarray(net.coefs[0], dtype=np.float64)
+        A_S = self.input_map.rows_of(columns)
+        coefs = [np.vstack([A_S @ W1, W1])] + list(net.coefs[1:])
+        return Network(coefs, list(net.intercepts), net.activation), A_S
+
+    def default_columns(self, numeric=None):
+        """The columns perturbed and certified by default: every raw column
+        except categorical ones (an encoder's input, or non-numeric when
+        ``numeric``, a boolean mask over the raw columns, says so)."""
+        keep = np.ones(self.n_raw, bool)
+        for j, (kind, _, _) in self.input_map.held.items():
+            if kind == "categorical":
+                keep[j] = False
+        if numeric is not None:
+            keep &= numeric
+        if not keep.any():
+            raise ValueError(
+                "Every input column is categorical (non-numeric or encoded); "
+                "there is nothing to perturb or certify."
+            )
+        return np.flatnonzero(keep)
+
+    def columns_for(self, features, numeric=None):
+        """Raw column indices of ``features`` (None: :meth:`default_columns`),
+        each checked to enter the model affinely."""
+        if features is None:
+            columns = self.default_columns(numeric)
+        else:
+            columns = resolve_features(features, self.n_raw, self.feature_names)
+        self.input_map.check_columns(columns, self.feature_names)
+        return columns
+
+    def network_for(self, features):
+        """The network over ``features`` (see :meth:`columns_for`): the folded
+        network when that is every raw column of a fully affine pipeline,
+        :meth:`restricted` otherwise."""
+        columns = self.columns_for(features)
+        if columns.size == self.n_raw and self.input_map.is_complete:
+            return self.folded()
+        return self.restricted(columns)
 
 
 def output_kind(estimator):
@@ -237,6 +419,7 @@ def output_kind(estimator):
     """
     if isinstance(estimator, Network):
         raise TypeError("A bare Network carries no output structure; pass the model.")
+    _check_estimator(estimator)
     _, (name, final) = _flatten(estimator)
     if not is_classifier(final):
         return "continuous"

@@ -21,6 +21,11 @@ from .._activations import OUTPUT_ACTIVATIONS
 from .._input_map import handed_input_map
 from .._network import Network
 from .._threads import limited_in_workers
+from ._certified_training import (
+    LipschitzBudget,
+    LipschitzMargin,
+    TrainingTerms,
+)
 from ._losses import LOSSES
 from ._monitor import CallbackSupportMixin, FitMonitor, RecordingPenalty
 from ._optimizers import SGD, Adam
@@ -29,6 +34,7 @@ from ._penalties import (
     FrobeniusPenalty,
     NoPenalty,
     SpectralPenalty,
+    SpectralTracker,
     converged_power_vectors,
 )
 
@@ -115,6 +121,8 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "lipschitz_margin": [Interval(Real, 0, None, closed="left")],
+        "max_lipschitz": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     @abstractmethod
@@ -145,6 +153,8 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         epsilon,
         n_iter_no_change,
         max_fun,
+        lipschitz_margin=0.0,
+        max_lipschitz=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -171,6 +181,8 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.lipschitz_margin = lipschitz_margin
+        self.max_lipschitz = max_lipschitz
 
     # ------------------------------------------------------------------
     # Hooks for the subclasses
@@ -235,19 +247,16 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return flat
 
     def _make_penalty(self, flat, incremental=False):
-        """The penalty term for the current weights, in the units of
-        ``input_map_`` (raw inputs when a pipeline handed one over)."""
+        """Everything the objective adds to the data loss (penalty, Lipschitz
+        margin, Lipschitz budget), in the units of ``input_map_`` (raw inputs
+        when a pipeline handed one over)."""
         input_map = self.input_map_
         if input_map is not None:
             input_map = input_map.astype(flat.params.dtype)
-        if self.penalty == "frobenius":
-            return FrobeniusPenalty(
-                flat.flat_coefs,
-                flat.flat_coef_grads,
-                flat.coefs[0].size,
-                input_map,
-            )
-        if self.penalty == "spectral":
+        tracker = None
+        margin = self.lipschitz_margin > 0
+        budget = self.max_lipschitz is not None
+        if self.penalty == "spectral" or margin or budget:
             n_raw = flat.layer_units[0] if input_map is None else input_map.n_in
             vectors = self._power_vectors
             if (
@@ -265,10 +274,44 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     flat.coefs, flat.params.dtype, input_map
                 )
                 self._power_vectors = vectors
-            return SpectralPenalty(
+            tracker = SpectralTracker(
                 flat.coefs, vectors, self.n_power_iterations, input_map
             )
-        return NoPenalty()
+        if self.penalty == "frobenius":
+            penalty = FrobeniusPenalty(
+                flat.flat_coefs,
+                flat.flat_coef_grads,
+                flat.coefs[0].size,
+                input_map,
+            )
+        elif self.penalty == "spectral":
+            penalty = SpectralPenalty(tracker)
+        else:
+            penalty = NoPenalty()
+        terms = TrainingTerms(
+            penalty,
+            tracker,
+            margin=LipschitzMargin(
+                self.lipschitz_margin,
+                getattr(self, "margin_kind", "global"),
+                self.out_activation_,
+                self.activation,
+                input_map,
+            )
+            if margin
+            else None,
+            budget=LipschitzBudget(
+                self.max_lipschitz,
+                self.activation,
+                len(flat.coefs),
+                input_map,
+            )
+            if budget
+            else None,
+        )
+        # Training starts from weights within the budget.
+        terms.after_update(flat.coefs)
+        return terms
 
     # ------------------------------------------------------------------
     def _loss_grad(self, flat, penalty, X, Y, sw, acts, deltas, P, exact=False):
@@ -283,14 +326,20 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             return None
         net = flat.network
         Z = net.forward(X, acts)
-        np.copyto(P, Z)
-        OUTPUT_ACTIVATIONS[self.out_activation_](P)
-        loss = LOSSES[self.out_activation_](Y, P, sw)
-        delta = deltas[-1]
-        np.subtract(P, Y, out=delta)
-        if sw is not None:
-            delta *= sw[:, None]
-        delta *= 1.0 / s
+        penalty.track(flat.coefs, exact)
+        if penalty.margin is not None:
+            loss = penalty.margin.loss_and_delta(
+                Z, Y, sw, s, P, deltas[-1], flat.coefs, penalty.tracker
+            )
+        else:
+            np.copyto(P, Z)
+            OUTPUT_ACTIVATIONS[self.out_activation_](P)
+            loss = LOSSES[self.out_activation_](Y, P, sw)
+            delta = deltas[-1]
+            np.subtract(P, Y, out=delta)
+            if sw is not None:
+                delta *= sw[:, None]
+            delta *= 1.0 / s
         net.backward(X, acts, deltas, flat.coef_grads, flat.intercept_grads)
         loss += penalty(flat.coefs, flat.coef_grads, self.alpha / s, exact)
         return loss
@@ -389,13 +438,15 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         monitor = FitMonitor(self, X, Y, sample_weight, steps)
         try:
             if lbfgs:
-                self._fit_lbfgs(flat, X, Y, sample_weight, monitor)
+                terms = self._fit_lbfgs(flat, X, Y, sample_weight, monitor)
             else:
-                self._fit_stochastic(
+                terms = self._fit_stochastic(
                     flat, X, Y, sample_weight, strata, incremental, monitor
                 )
             if not np.isfinite(flat.params).all():
                 raise _Diverged
+            # The exact check of max_lipschitz, on the weights to be committed.
+            terms.finish(flat.coefs)
         except _Diverged:
             self.__dict__.update(saved)
             raise ValueError(
@@ -418,8 +469,13 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         curve = []
         last = {"loss": np.inf}
 
+        budget = penalty.budget
+
         def objective(theta):
             flat.params[...] = theta
+            if budget is not None:
+                # lbfgs optimises V with weights W = V min(1, tau / sigma(V)).
+                budget.reparametrise(flat.coefs, penalty.tracker)
             loss = self._loss_grad(flat, penalty, X, Y, sw, acts, deltas, P, True)
             last["loss"] = loss
             if not np.isfinite(loss):
@@ -467,10 +523,13 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
             self.loss_ = float(result.fun)
             flat.params[...] = result.x
+        if budget is not None:
+            budget.reparametrise(flat.coefs, penalty.tracker)
         if not np.isfinite(self.loss_):
             raise _Diverged
         self.loss_curve_ = curve
         self.best_loss_ = min(curve) if curve else self.loss_
+        return penalty
 
     # ------------------------------------------------------------------
     def _make_optimizer(self, flat):
@@ -616,7 +675,9 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                         )
                     accumulated_loss += loss * m
                     accumulated_penalty += penalty.last * m
+                    penalty.before_update(flat.coefs)
                     optimizer.update(flat.params, flat.grad)
+                    penalty.after_update(flat.coefs)
 
                 self.n_iter_ += 1
                 self.loss_ = accumulated_loss / n
@@ -668,6 +729,7 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
         if found_best:
             flat.params[...] = best_params
+        return penalty
 
     def _update_no_improvement_count(self, flat, early_stopping, X_val, Y_val, sw_val):
         """Update the stopping counters; True when the validation score

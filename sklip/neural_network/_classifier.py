@@ -5,6 +5,7 @@ from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -15,7 +16,14 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._base import BaseLipschitzMLP
-from ._docstrings import ATTRIBUTES, PARAMETERS, PENALTY_PARAGRAPH, REFERENCES
+from ._certified_training import MARGIN_KINDS
+from ._docstrings import (
+    ATTRIBUTES,
+    MARGIN_KIND,
+    PARAMETERS,
+    PENALTY_PARAGRAPH,
+    REFERENCES,
+)
 
 
 class LipschitzMLPClassifier(ClassifierMixin, BaseLipschitzMLP):
@@ -23,14 +31,18 @@ class LipschitzMLPClassifier(ClassifierMixin, BaseLipschitzMLP):
 
 A drop-in cousin of :class:`sklearn.neural_network.MLPClassifier`: same
 parameters, defaults and fitted attributes, plus ``penalty`` and
-``n_power_iterations``. Binary, multiclass and multilabel targets; dense or
-sparse input; ``sample_weight`` in ``fit`` and ``partial_fit``.
+``n_power_iterations`` (the penalty), and ``lipschitz_margin``,
+``margin_kind`` and ``max_lipschitz`` (certified training). Binary,
+multiclass and multilabel targets; dense or sparse input; ``sample_weight``
+in ``fit`` and ``partial_fit``.
 
 {PENALTY_PARAGRAPH}
 
 Parameters
 ----------
 {PARAMETERS}
+
+{MARGIN_KIND}
 
 Attributes
 ----------
@@ -60,7 +72,22 @@ Examples
 True
 >>> clf.predict_proba(X[:2]).shape
 (2, 10)
+
+Certified training: a hard budget on the Lipschitz constant, and a margin
+that asks for certified radius 0.5 on the training samples.
+
+>>> from sklip import lipschitz_bound
+>>> budgeted = LipschitzMLPClassifier(hidden_layer_sizes=(32,), max_iter=30,
+...                                   max_lipschitz=2.0, lipschitz_margin=0.5,
+...                                   random_state=0).fit(X, y)
+>>> lipschitz_bound(budgeted, method="spectral") <= 2.0
+True
 """
+
+    _parameter_constraints: dict = {
+        **BaseLipschitzMLP._parameter_constraints,
+        "margin_kind": [StrOptions(set(MARGIN_KINDS))],
+    }
 
     def __init__(
         self,
@@ -90,6 +117,9 @@ True
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        lipschitz_margin=0.0,
+        max_lipschitz=None,
+        margin_kind="pairwise",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -117,7 +147,10 @@ True
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            lipschitz_margin=lipschitz_margin,
+            max_lipschitz=max_lipschitz,
         )
+        self.margin_kind = margin_kind
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

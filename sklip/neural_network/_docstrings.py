@@ -116,7 +116,47 @@ n_iter_no_change : int, default=10
     Number of epochs without ``tol`` improvement before stopping.
 
 max_fun : int, default=15000
-    Maximum number of loss evaluations for lbfgs."""
+    Maximum number of loss evaluations for lbfgs.
+
+lipschitz_margin : float, default=0.0
+    Radius ``eps`` (L2, raw input units) to certify during training
+    (Lipschitz-margin training, Tsuzuku et al., 2018); 0 disables it. The
+    loss is computed on outputs moved to their worst case allowed by the
+    current Lipschitz bound ``L_hat = c^(m-1) prod_l sigma_l`` (the tracked
+    spectral norms of the raw-input map, ``c`` = 1/4 for logistic hidden
+    units, else 1), and its gradient flows through ``L_hat`` too. Classifier:
+    every rival logit is raised by ``eps`` times the Lipschitz constant of
+    its difference with the target logit (see ``margin_kind``; for one
+    logistic output, ``eps * L_hat``), so a training sample with a small loss
+    has a certified radius above ``eps``. Regressor: each output is moved by
+    ``eps * L_hat`` towards its larger loss, i.e. the model is trained on an
+    upper bound of its worst loss within ``eps`` of every sample. Prediction
+    is unchanged; the margin only shapes training. Works with every solver
+    and penalty.
+
+max_lipschitz : float or None, default=None
+    Hard budget on the certified Lipschitz constant (L2, raw input units).
+    Each layer is kept within an equal share ``tau = (max_lipschitz /
+    c^(m-1)) ** (1/m)`` of the budget: the stochastic solvers rescale a layer
+    by ``min(1, tau / sigma)`` after every update (and step in the unscaled
+    weights, whose gradient is chained through the rescaling); lbfgs
+    optimises the same reparametrisation ``W = V min(1, tau / sigma(V))``
+    with exact norms. At the end of ``fit``/``partial_fit`` the norms are
+    checked exactly (SVD), so that ``sklip.lipschitz_bound(model,
+    method="spectral") <= max_lipschitz`` (of the whole
+    :class:`sklip.pipeline.Pipeline` when the model is fitted inside one).
+    None disables the budget."""
+
+MARGIN_KIND = """\
+margin_kind : {'pairwise', 'global'}, default='pairwise'
+    Lipschitz constants of the margin for multiclass targets (binary and
+    multilabel targets always use ``L_hat``). 'pairwise' (Globally-Robust
+    Networks, Leino et al., 2021): ``K_yi = c^(m-1) prod_{l<m} sigma_l
+    ||w_y - w_i||`` for the target ``y`` and each rival ``i``, and the
+    cross-entropy gets one extra "bottom" logit ``max_{i != y} (f_i + eps
+    K_yi)``. 'global' (Tsuzuku et al., 2018): every rival logit is raised by
+    ``sqrt(2) * eps * L_hat``. Measured on digits (eps 0.5), 'pairwise'
+    certifies more samples at equal clean accuracy."""
 
 ATTRIBUTES = """\
 loss_ : float
@@ -170,6 +210,13 @@ input_map_ : InputMap or None
 REFERENCES = """\
 Yoshida, Y. and Miyato, T. (2017). "Spectral Norm Regularization for
 Improving the Generalizability of Deep Learning". arXiv:1705.10941.
+
+Tsuzuku, Y., Sato, I. and Sugiyama, M. (2018). "Lipschitz-Margin Training:
+Scalable Certification of Perturbation Invariance for Deep Neural Networks".
+NeurIPS 2018.
+
+Leino, K., Wang, Z. and Fredrikson, M. (2021). "Globally-Robust Neural
+Networks". ICML 2021.
 
 Kingma, D. and Ba, J. (2014). "Adam: A method for stochastic optimization".
 arXiv:1412.6980."""

@@ -158,21 +158,17 @@ class FrobeniusPenalty:
         return 0.5 * scale * value
 
 
-class SpectralPenalty:
-    """``0.5 * alpha * sum_l sigma_max(W_l)^2 / s`` (Yoshida & Miyato, 2017).
+class SpectralTracker:
+    """Top singular pairs of every layer, tracked between updates.
 
-    The gradient of ``0.5 * sigma^2`` is ``sigma * u v^T`` for the top singular
-    pair ``(u, v)`` (``sigma * (A^T u) v^T`` for a first layer seen through an
-    input map ``A``).  The pair is estimated by power iteration kept between
-    updates (``n_power_iterations`` steps each), started converged (see
-    :func:`converged_power_vectors`) so that the penalty recorded in the first
-    epochs is the true one and the stopping rule never reads estimator drift;
-    or exactly when ``exact`` is set so that lbfgs sees a deterministic
-    objective.
-
-    The rank-one update uses numpy only: mixing in scipy's BLAS (``ger``)
-    makes two OpenBLAS thread pools fight over the cores between GEMMs, which
-    was measured 50x slower than the update itself.
+    The one holder of the power-iteration state (persisted by the estimator
+    as ``_power_vectors``): the spectral penalty, the Lipschitz margin and the
+    Lipschitz budget all read the same ``sigmas`` and differentiate them the
+    same way, ``dsigma/dW = u v^T`` (``(A^T u) v^T`` for a first layer seen
+    through an input map ``A``). The pairs start converged (see
+    :func:`converged_power_vectors`) and advance ``n_power_iterations``
+    steps per :meth:`update`, or are computed exactly when ``exact`` is set so
+    that lbfgs sees a deterministic objective.
 
     Parameters
     ----------
@@ -187,7 +183,8 @@ class SpectralPenalty:
     Attributes
     ----------
     sigmas : list of float
-        The per-layer estimates of the last call.
+        The per-layer estimates of the last :meth:`update` (or
+        :meth:`converge`): ``u^T A W v`` for the stored pair.
     """
 
     def __init__(self, coefs, vectors, n_power_iterations, input_map=None):
@@ -196,6 +193,30 @@ class SpectralPenalty:
         self.input_map = input_map
         self._outer = [np.empty_like(W) for W in coefs]
         self.sigmas = [0.0] * len(vectors)
+
+    def layer_map(self, layer):
+        """The input map in front of ``layer`` (None past the first)."""
+        return self.input_map if layer == 0 else None
+
+    def update(self, coefs, exact=False):
+        """Advance the pairs to the current weights; returns ``sigmas``."""
+        for layer, (W, (u, v)) in enumerate(zip(coefs, self.vectors)):
+            m = self.layer_map(layer)
+            if exact:
+                self.sigmas[layer] = exact_top_singular(W, u, v, m)
+            else:
+                self.sigmas[layer] = power_iteration(
+                    W, u, v, self.n_power_iterations, m
+                )
+        return self.sigmas
+
+    def refine(self, coefs, layer):
+        """One power step on ``layer`` (after an update moved it); returns
+        its new sigma."""
+        u, v = self.vectors[layer]
+        sigma = power_iteration(coefs[layer], u, v, 1, self.layer_map(layer))
+        self.sigmas[layer] = sigma
+        return sigma
 
     def converge(self, coefs):
         """Reset the tracked pairs to the exact ones of the current weights.
@@ -206,23 +227,45 @@ class SpectralPenalty:
         behind a switch of the top direction for many updates, and the
         recorded loss would then drift with the estimate.
         """
-        for layer, (W, (u, v)) in enumerate(zip(coefs, self.vectors)):
-            m = self.input_map if layer == 0 else None
-            self.sigmas[layer] = exact_top_singular(W, u, v, m)
+        self.update(coefs, exact=True)
+
+    def add_sigma_gradient(self, layer, G, coef):
+        """``G += coef * dsigma_layer/dW``, i.e. ``coef * (A^T u) v^T``."""
+        if coef == 0.0:
+            return
+        u, v = self.vectors[layer]
+        m = self.layer_map(layer)
+        left = u if m is None else m.rmatmul(u)
+        buf = self._outer[layer]
+        np.multiply(left[:, None], coef * v, out=buf)
+        G += buf
+
+
+class SpectralPenalty:
+    """``0.5 * alpha * sum_l sigma_max(W_l)^2 / s`` (Yoshida & Miyato, 2017).
+
+    The gradient of ``0.5 * sigma^2`` is ``sigma * u v^T`` for the top singular
+    pair ``(u, v)`` (``sigma * (A^T u) v^T`` for a first layer seen through an
+    input map ``A``). The pairs and sigmas are those of a
+    :class:`SpectralTracker`, which the caller updates once per objective
+    evaluation before calling the penalty (the margin reads the same ones).
+
+    The rank-one update uses numpy only: mixing in scipy's BLAS (``ger``)
+    makes two OpenBLAS thread pools fight over the cores between GEMMs, which
+    was measured 50x slower than the update itself.
+
+    Parameters
+    ----------
+    tracker : SpectralTracker
+    """
+
+    def __init__(self, tracker):
+        self.tracker = tracker
 
     def __call__(self, coefs, coef_grads, scale, exact=False):
         value = 0.0
-        for layer, (W, G, (u, v), buf) in enumerate(
-            zip(coefs, coef_grads, self.vectors, self._outer)
-        ):
-            m = self.input_map if layer == 0 else None
-            if exact:
-                sigma = exact_top_singular(W, u, v, m)
-            else:
-                sigma = power_iteration(W, u, v, self.n_power_iterations, m)
-            left = u if m is None else m.rmatmul(u)
-            np.multiply(left[:, None], (scale * sigma) * v, out=buf)
-            G += buf
-            self.sigmas[layer] = sigma
+        for layer, G in enumerate(coef_grads):
+            sigma = self.tracker.sigmas[layer]
+            self.tracker.add_sigma_gradient(layer, G, scale * sigma)
             value += sigma * sigma
         return 0.5 * scale * value

@@ -16,7 +16,9 @@ class LipschitzMLPRegressor(RegressorMixin, BaseLipschitzMLP):
 
 A drop-in cousin of :class:`sklearn.neural_network.MLPRegressor`: same
 parameters, defaults and fitted attributes, plus ``penalty`` and
-``n_power_iterations``. Single and multi-output targets; dense or sparse
+``n_power_iterations`` (the penalty), and ``lipschitz_margin`` and
+``max_lipschitz`` (certified training; the margin is the regression
+analogue described below). Single and multi-output targets; dense or sparse
 input; ``sample_weight`` in ``fit`` and ``partial_fit``.
 
 {PENALTY_PARAGRAPH}
@@ -92,6 +94,8 @@ True
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        lipschitz_margin=0.0,
+        max_lipschitz=None,
     ):
         self.loss = loss
         super().__init__(
@@ -120,6 +124,8 @@ True
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            lipschitz_margin=lipschitz_margin,
+            max_lipschitz=max_lipschitz,
         )
 
     def _validate_input(self, X, y, incremental, reset):

@@ -9,6 +9,9 @@
 - :class:`RobustnessCurveDisplay`: score against perturbation size.
 
 All radii ``eps`` are in raw input units (before any Pipeline preprocessing).
+``X`` is handed to the model in the type and column order given (DataFrames
+included); ``features=`` selects the columns perturbed and certified, and
+categorical columns are held fixed.
 """
 
 from ._attacks import perturb

@@ -9,26 +9,28 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from .._validation import check_count
-from ..lipschitz import as_network
 from ._common import (
+    Inputs,
     check_attack,
-    check_clip,
     check_eps,
+    check_labels,
     check_norm,
     check_step_size,
     check_target_length,
-    check_X,
+    check_targets,
     make_rng,
+    scaled_row_norms,
 )
 from ._objectives import make_objective
 
 
-def network_view(estimator, *, attack):
-    """The :class:`~sklip._network.Network` of ``estimator`` for gradient
-    attacks, or a ``TypeError`` suggesting the black-box ``attack="noise"``."""
-    # sklip.lipschitz owns the one conversion from fitted objects to networks.
+def attack_inputs(estimator, X, features, *, attack):
+    """:class:`Inputs` for ``attack``; for gradient attacks a ``TypeError``
+    suggesting the black-box ``attack="noise"`` when there is no network view."""
+    if attack == "noise":
+        return Inputs(estimator, X, features, gradients=False)
     try:
-        return as_network(estimator)
+        return Inputs(estimator, X, features, gradients=True)
     except TypeError as exc:
         raise TypeError(
             f"attack={attack!r} needs input gradients, but "
@@ -42,9 +44,8 @@ def network_view(estimator, *, attack):
 
 
 def _row_norms(A, norm):
-    if norm == np.inf:
-        return np.abs(A).max(axis=1)
-    return np.sqrt(np.einsum("ij,ij->i", A, A))
+    # Scaled before squaring: the L2 norm of a huge perturbation overflows.
+    return scaled_row_norms(A, norm)
 
 
 def _ascent_direction(g, norm):
@@ -139,10 +140,13 @@ def _fgsm_gradient(network, objective, X, evaluator):
     return np.einsum("nk,nkd->nd", vecs[:, :, -1], J)
 
 
-def fgsm(network, objective, X, *, eps, norm, clip):
-    """One step of size ``eps`` along the ascent direction of the loss."""
+def fgsm(network, objective, X, *, eps, norm, clip, mask=None):
+    """One step of size ``eps`` along the ascent direction of the loss.
+    ``mask`` (bool over the columns of ``X``): only those move."""
     evaluator = _Evaluator(network, X.shape[0])
     g = _fgsm_gradient(network, objective, X, evaluator)
+    if mask is not None:
+        g[:, ~mask] = 0.0
     X_adv = X + eps * _ascent_direction(g, norm)
     return _project(X, X_adv, eps, norm, clip)
 
@@ -160,9 +164,11 @@ def pgd(
     clip,
     rng,
     start=None,
+    mask=None,
 ):
     """Projected gradient ascent; the worst point over the clean point and all
-    iterates of all restarts wins.
+    iterates of all restarts wins. ``mask`` (bool over the columns of ``X``):
+    only those move (random starts and steps are zero elsewhere).
 
     ``start`` (private, for tests and composition) replaces the random start
     of the first restart, e.g. with the FGSM point: since every iterate,
@@ -178,8 +184,11 @@ def pgd(
     for restart in range(n_restarts):
         if restart == 0 and start is not None:
             X_adv = np.array(start, dtype=np.float64, copy=True)
-        else:
+        elif mask is None:
             X_adv = X + _random_in_ball(rng, (n, d), eps, norm)
+        else:
+            X_adv = X.copy()
+            X_adv[:, mask] += _random_in_ball(rng, (n, int(mask.sum())), eps, norm)
         _project(X, X_adv, eps, norm, clip)
         for it in range(n_iter + 1):
             if it == n_iter:
@@ -192,14 +201,32 @@ def pgd(
             best[worse] = X_adv[worse]
             best_loss[worse] = loss[worse]
             if it < n_iter:
+                if mask is not None:
+                    g[:, ~mask] = 0.0
                 X_adv += step_size * _ascent_direction(g, norm)
                 _project(X, X_adv, eps, norm, clip)
     return best
 
 
-def noise(estimator, X, y, *, eps, norm, n_restarts, clip, rng):
+def noise(
+    estimator,
+    X,
+    y,
+    *,
+    eps,
+    norm,
+    n_restarts,
+    clip,
+    rng,
+    predict=None,
+    clean_prediction=None,
+):
     """Random points on the eps-sphere (black box: only ``predict`` is used,
-    and only to pick the worst of several restarts)."""
+    and only to pick the worst of several restarts). ``predict`` maps points
+    like ``X`` to predictions (default ``estimator.predict``), e.g. through
+    the columns held fixed around them; ``clean_prediction`` is its value at
+    ``X`` when already known."""
+    predict = estimator.predict if predict is None else predict
 
     def draw():
         return _project(
@@ -210,20 +237,24 @@ def noise(estimator, X, y, *, eps, norm, n_restarts, clip, rng):
     if n_restarts == 1:
         return X_adv
     classifier = is_classifier(estimator)
-    target = estimator.predict(X) if y is None else np.asarray(y)
+    if y is not None:
+        target = np.asarray(y)
+    else:
+        target = predict(X) if clean_prediction is None else clean_prediction
+    n = X.shape[0]
     if not classifier:
-        target = np.asarray(target, dtype=np.float64).reshape(X.shape[0], -1)
+        target = np.asarray(target, dtype=np.float64).reshape(n, -1)
 
     def badness(P):
         if classifier:
-            return (P != target).astype(np.float64)
-        R = np.asarray(P, dtype=np.float64).reshape(X.shape[0], -1) - target
-        return np.einsum("ij,ij->i", R, R)
+            # Multilabel predictions are rows: any wrong label is wrong.
+            return (np.asarray(P).reshape(n, -1) != target.reshape(n, -1)).any(1)
+        return scaled_row_norms(np.asarray(P, dtype=np.float64).reshape(n, -1) - target)
 
-    best, best_bad = X_adv, badness(estimator.predict(X_adv))
+    best, best_bad = X_adv, badness(predict(X_adv))
     for _ in range(n_restarts - 1):
         cand = draw()
-        bad = badness(estimator.predict(cand))
+        bad = badness(predict(cand))
         worse = bad > best_bad
         best[worse] = cand[worse]
         best_bad[worse] = bad[worse]
@@ -247,6 +278,7 @@ def perturb(
     n_restarts=1,
     clip=None,
     random_state=None,
+    features=None,
     _start=None,
 ):
     """Perturb inputs within an ``eps``-ball to change a model's output.
@@ -258,11 +290,15 @@ def perturb(
         need a network view (:func:`sklip.lipschitz.as_network`): sklip and
         scikit-learn MLPs, linear models and Pipelines of affine
         preprocessing ending in one. ``"noise"`` works for any estimator.
-    X : array-like of shape (n_samples, n_features)
+    X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
         Clean inputs, in the raw units given to ``predict``. Never modified.
+        Handed to the model in the type and column order given (a DataFrame
+        keeps its columns). A sparse matrix is densified (an error beyond
+        256 MiB).
     y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
-        Labels (classifiers, values in ``estimator.classes_``) or targets
-        (regressors) to attack. ``None`` attacks the model's own predictions.
+        Labels (classifiers, values in ``estimator.classes_``) or finite
+        targets (regressors) to attack. ``None`` attacks the model's own
+        predictions (as ``predict`` returns them, ties included).
     eps : float
         Radius of the perturbation ball, ``>= 0``, in raw input units.
     attack : {"pgd", "fgsm", "noise"}, default="pgd"
@@ -284,15 +320,33 @@ def perturb(
     clip : tuple (low, high), default=None
         Bounds (scalars or arrays of shape (n_features,)) the perturbed points
         must respect, e.g. ``(0, 16)`` for pixel intensities. ``X`` must lie
-        within them.
+        within them (in the perturbed columns). Use ``-np.inf``/``np.inf``
+        for a missing bound.
     random_state : int, RandomState, Generator or None, default=None
         Seed of the random starts and noise. An int gives identical draws on
         every call.
+    features : str, int, array-like of str, int or bool, default=None
+        Columns to perturb: names (of a DataFrame ``X`` or the model's
+        ``feature_names_in_``), integer indices or a boolean mask. The other
+        columns never change and ``eps`` is a radius over these columns only.
+        None: every column except categorical ones (non-numeric columns and
+        the inputs of encoders, which are held fixed). Naming a non-numeric
+        or encoded column is an error.
 
     Returns
     -------
-    X_adv : ndarray of shape (n_samples, n_features), dtype float64
-        Perturbed inputs with ``||X_adv[i] - X[i]|| <= eps`` in ``norm``.
+    X_adv : ndarray, DataFrame or sparse matrix of shape (n_samples, n_features)
+        Perturbed inputs with ``||X_adv[i] - X[i]|| <= eps`` in ``norm``, of
+        the type of ``X`` (float64 in the perturbed columns; an ndarray of
+        ints becomes float64).
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters, a non-finite target, or an ``eps`` so large
+        that the model's outputs overflow at the perturbed points.
+    sklearn.exceptions.NotFittedError
+        If the model is not fitted.
 
     Notes
     -----
@@ -327,49 +381,127 @@ def perturb(
     n_iter = check_count(n_iter, "n_iter")
     n_restarts = check_count(n_restarts, "n_restarts")
     step_size = check_step_size(step_size)
-    X = check_X(estimator, X)
-    if y is not None:
-        y = check_target_length(y, X)
-    clip = check_clip(clip, X)
     rng = make_rng(random_state)
+    inputs = attack_inputs(estimator, X, features, attack=attack)
+    classifier = is_classifier(estimator)
+    own = None
+    if y is not None:
+        y = check_target_length(y, inputs.X)
+    if classifier:
+        # The model's own predictions, decided as predict decides (ties);
+        # their shape tells single-output models (1-D labels) from others.
+        own = estimator.predict(inputs.X)
+        if np.ndim(own) == 1 and y is not None:
+            check_labels(estimator, y, inputs.X)
+            y = y.reshape(-1)
+    elif y is not None:
+        y = check_targets(y, inputs.X)
+    clip = inputs.clip_bounds(clip)
+    Xs = inputs.Xs
 
     if attack == "noise":
         if eps == 0:
-            return X
-        return noise(
+            return inputs.assemble(Xs)
+        Xs_adv = noise(
             estimator,
-            X,
+            Xs,
             y,
             eps=eps,
             norm=norm,
             n_restarts=n_restarts,
             clip=clip,
             rng=rng,
+            predict=lambda P: estimator.predict(inputs.assemble(P)),
+            clean_prediction=own,
         )
-    network = network_view(estimator, attack=attack)
-    if network.n_features_in != X.shape[1]:
-        raise ValueError(
-            f"X has {X.shape[1]} features; the model expects {network.n_features_in}."
-        )
-    objective = make_objective(estimator, network, X, y)
+        if not np.all(np.isfinite(Xs_adv)):
+            raise _overflow_error(eps)
+        return inputs.assemble(Xs_adv)
+    network, Z, mask = inputs.attack_space()
+    if y is None and classifier:
+        y = own
+    objective = make_objective(estimator, network, Z, y)
     if eps == 0:
-        return X
-    if _start is not None and np.shape(_start) != X.shape:
-        raise ValueError(f"_start must have shape {X.shape}; got {np.shape(_start)}.")
+        return inputs.assemble(Xs)
+    k = inputs.columns.size
+    if clip is not None and mask is not None:
+        pad = np.full(Z.shape[1] - k, np.inf)
+        clip = (
+            np.concatenate([np.broadcast_to(clip[0], (k,)), -pad]),
+            np.concatenate([np.broadcast_to(clip[1], (k,)), pad]),
+        )
+    start = None
+    if _start is not None:
+        if np.shape(_start) != inputs.X.shape:
+            raise ValueError(
+                f"_start must have shape {inputs.X.shape}; got {np.shape(_start)}."
+            )
+        start = Z.copy()
+        start[:, :k] = np.asarray(_start, dtype=np.float64)[:, inputs.columns]
+    with np.errstate(over="ignore", invalid="ignore"):
+        # An eps near the float range overflows somewhere in the attack; the
+        # result is checked below and rejected with a clear error.
+        Z_adv = _run(
+            attack,
+            network,
+            objective,
+            Z,
+            eps,
+            norm,
+            n_iter,
+            step_size,
+            n_restarts,
+            clip,
+            rng,
+            start,
+            mask,
+        )
+        finite = np.all(np.isfinite(network.forward(Z_adv)))
+    if not finite:
+        raise _overflow_error(eps)
+    return inputs.assemble(Z_adv[:, :k])
+
+
+def _run(
+    attack,
+    network,
+    objective,
+    Z,
+    eps,
+    norm,
+    n_iter,
+    step_size,
+    n_restarts,
+    clip,
+    rng,
+    start,
+    mask,
+):
     if attack == "fgsm":
-        return fgsm(network, objective, X, eps=eps, norm=norm, clip=clip)
-    if step_size is None:
-        step_size = 2.5 * eps / n_iter
-    return pgd(
-        network,
-        objective,
-        X,
-        eps=eps,
-        norm=norm,
-        n_iter=n_iter,
-        step_size=step_size,
-        n_restarts=n_restarts,
-        clip=clip,
-        rng=rng,
-        start=_start,
+        Z_adv = fgsm(network, objective, Z, eps=eps, norm=norm, clip=clip, mask=mask)
+    else:
+        if step_size is None:
+            step_size = 2.5 * eps / n_iter
+        Z_adv = pgd(
+            network,
+            objective,
+            Z,
+            eps=eps,
+            norm=norm,
+            n_iter=n_iter,
+            step_size=step_size,
+            n_restarts=n_restarts,
+            clip=clip,
+            rng=rng,
+            start=start,
+            mask=mask,
+        )
+    return Z_adv
+
+
+def _overflow_error(eps):
+    return ValueError(
+        f"eps={eps!r} is too large: the perturbed inputs or the model's "
+        "outputs there overflow to infinity, so no score would mean anything. "
+        "Use a radius on the scale of the data."
     )

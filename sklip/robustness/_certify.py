@@ -5,65 +5,89 @@ Lipschitz constant of ``f_c - f_i``, then for ``||delta||_2 <= r``
 ``f_c(x + delta) - f_i(x + delta) >= (f_c(x) - f_i(x)) - K[c, i] r``, so no
 class can overtake ``c`` while ``r < min_i (f_c - f_i) / K[c, i]``: the
 certified radius (Tsuzuku et al., 2018).
+
+Ties. The class is the one ``predict`` returns (it may decide by
+probabilities, which round: a sigmoid of a tiny logit is exactly 0.5, a
+softmax can tie), and a margin counts only beyond the floating-point
+resolution of the logits, ``_TIE_ULPS`` units in the last place of the
+largest one. A sample whose predicted class is not the strict winner of the
+logits by more than that has radius 0: certificates never disagree with
+``predict``.
+
+Features. Over a subset ``S`` of the raw columns (``features=``) the
+constants are those of the network seen from ``S`` (first layer
+``A_S W_1``): the other columns only shift the first layer's input, so the
+certificate holds whatever their values.
 """
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..lipschitz import as_network, lipschitz_bound, pairwise_lipschitz_bounds
+from .._validation import check_sample_weight
+from ..lipschitz import lipschitz_bound, pairwise_lipschitz_bounds
+from ..lipschitz._view import ModelView
 from ._common import (
+    Inputs,
     check_classifier,
     check_eps,
+    check_labels,
     check_norm,
     check_regressor,
-    check_sample_weight_length,
-    check_target_length,
-    check_X,
     encode_labels,
 )
 from ._objectives import _output_link
 
+_TIE_ULPS = 64
 
-def _predicted_and_radius(estimator, X):
-    """Predicted class indices and L2 certified radii from the network view.
 
-    ``X`` has been through ``check_X`` (feature count included). The pairwise
-    constants are already capped at ``sqrt(2) L`` (``||e_c - e_i||_2 =
-    sqrt(2)``) and equal ``L`` for a single logit.
+def _predicted_and_radius(estimator, inputs):
+    """Predicted class indices (as ``predict`` decides) and L2 certified radii
+    over ``inputs.columns``.
+
+    The pairwise constants are already capped at ``sqrt(2) L``
+    (``||e_c - e_i||_2 = sqrt(2)``) and equal ``L`` for a single logit.
     """
-    network = as_network(estimator)
-    F = network.forward(X).astype(np.float64, copy=False)
+    F = inputs.logits()
     n, k = F.shape
-    K = np.asarray(pairwise_lipschitz_bounds(estimator), dtype=np.float64)
-    if k == 1:
-        K = K[0, 1]
+    K = np.asarray(
+        pairwise_lipschitz_bounds(estimator, features=inputs.columns),
+        dtype=np.float64,
+    )
+    pred = encode_labels(estimator, estimator.predict(inputs.X))
+    ulp = np.finfo(inputs.view.network.dtype).eps
+    slack = _TIE_ULPS * ulp * (1.0 + np.abs(F).max(axis=1))
+    rows = np.arange(n)
     with np.errstate(divide="ignore", invalid="ignore"):
         if k == 1:
-            z = F[:, 0]
-            # Class 1 exactly when z > 0; z == 0 predicts class 0 with no margin.
-            pred = (z > 0).astype(np.intp)
-            radius = np.abs(z) / K
+            # Class 1 is predicted when the logit is positive.
+            margin = np.where(pred == 1, F[:, 0], -F[:, 0]) - slack
+            radius = margin / K[0, 1]
         else:
-            pred = F.argmax(axis=1)
-            margins = F[np.arange(n), pred][:, None] - F  # f_c - f_i >= 0
+            margins = F[rows, pred][:, None] - F - slack[:, None]
             ratios = margins / K[pred]
-            ratios[np.arange(n), pred] = np.inf
+            ratios[rows, pred] = np.inf
             radius = ratios.min(axis=1)
-    # A zero constant (a constant model) certifies every non-tied prediction
-    # at any radius; a tie (margin 0) certifies nothing.
-    radius = np.where(np.isnan(radius), 0.0, radius)
+    # A zero constant (the model is constant in the features) certifies every
+    # untied prediction at any radius (+inf); a tie or a class predict does
+    # not rank first certifies nothing (NaN from 0/0, or negative).
+    radius = np.where(np.isnan(radius) | (radius < 0), 0.0, radius)
     return pred, radius
 
 
-def certified_radius(estimator, X):
+def certified_radius(estimator, X, *, features=None):
     """Per-sample L2 radius within which the prediction provably cannot change.
 
     Parameters
     ----------
     estimator : fitted classifier
         A model with a network view (:func:`sklip.lipschitz.as_network`).
-    X : array-like of shape (n_samples, n_features)
+    X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
         Inputs in raw units.
+    features : str, int, array-like of str, int or bool, default=None
+        Columns the radius is over (names, indices or a boolean mask); the
+        others are held fixed, and the certificate holds whatever their
+        values. None: every column but categorical ones (non-numeric, or an
+        encoder's input). See :func:`perturb`.
 
     Returns
     -------
@@ -74,7 +98,10 @@ def certified_radius(estimator, X):
         with the pairwise constants of
         :func:`sklip.lipschitz.pairwise_lipschitz_bounds`, never smaller than
         ``margin / (sqrt(2) L)`` (Tsuzuku et al., 2018). Exact for binary
-        linear models (the distance to the decision boundary).
+        linear models (the distance to the decision boundary). The class
+        ``c`` is the one ``predict`` returns; when it is not the strict
+        winner of the logits (a tie, or a probability rounding to one), the
+        radius is 0.
 
     References
     ----------
@@ -95,11 +122,13 @@ def certified_radius(estimator, X):
     True
     """
     check_classifier(estimator, "certified_radius")
-    X = check_X(estimator, X)
-    return _predicted_and_radius(estimator, X)[1]
+    inputs = Inputs(estimator, X, features)
+    return _predicted_and_radius(estimator, inputs)[1]
 
 
-def certified_accuracy(estimator, X, y, *, eps, norm=2, sample_weight=None):
+def certified_accuracy(
+    estimator, X, y, *, eps, norm=2, sample_weight=None, features=None
+):
     """Fraction of samples correctly classified and certified at radius ``eps``.
 
     A sample counts when its prediction is correct and
@@ -111,7 +140,7 @@ def certified_accuracy(estimator, X, y, *, eps, norm=2, sample_weight=None):
     ----------
     estimator : fitted classifier
         A model with a network view.
-    X : array-like of shape (n_samples, n_features)
+    X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
         Inputs in raw units.
     y : array-like of shape (n_samples,)
         True labels.
@@ -120,9 +149,11 @@ def certified_accuracy(estimator, X, y, *, eps, norm=2, sample_weight=None):
     norm : {2, np.inf}, default=2
         For ``np.inf`` the Linf ball of radius ``eps`` is certified through
         the L2 ball of radius ``sqrt(n_features) * eps`` that contains it
-        (sound, generally loose).
+        (sound, generally loose); ``n_features`` counts the ``features``.
     sample_weight : array-like of shape (n_samples,), default=None
-        Sample weights.
+        Sample weights: finite, non-negative, with a positive sum.
+    features : str, int, array-like of str, int or bool, default=None
+        Columns perturbed and certified; see :func:`certified_radius`.
 
     Returns
     -------
@@ -143,11 +174,11 @@ def certified_accuracy(estimator, X, y, *, eps, norm=2, sample_weight=None):
     check_classifier(estimator, "certified_accuracy")
     eps_arr = check_eps(eps, allow_array=True)
     norm = check_norm(norm)
-    X = check_X(estimator, X)
-    y_idx = encode_labels(estimator, check_target_length(y, X))
-    sample_weight = check_sample_weight_length(sample_weight, X)
-    pred, radius = _predicted_and_radius(estimator, X)
-    scale = np.sqrt(X.shape[1]) if norm == np.inf else 1.0
+    inputs = Inputs(estimator, X, features)
+    y_idx = check_labels(estimator, y, inputs.X)
+    sample_weight = check_sample_weight(sample_weight, inputs.n_samples)
+    pred, radius = _predicted_and_radius(estimator, inputs)
+    scale = np.sqrt(inputs.columns.size) if norm == np.inf else 1.0
     correct = pred == y_idx
     eps_1d = np.atleast_1d(eps_arr) * scale
     certified = correct[None, :] & (radius[None, :] > eps_1d[:, None])
@@ -155,7 +186,7 @@ def certified_accuracy(estimator, X, y, *, eps, norm=2, sample_weight=None):
     return acc if np.ndim(eps_arr) else float(acc[0])
 
 
-def certified_max_output_deviation(estimator, *, eps, norm=2):
+def certified_max_output_deviation(estimator, *, eps, norm=2, features=None):
     """Certified bound on the output change of a regressor: ``L * eps``.
 
     For every ``x`` and ``||delta|| <= eps``,
@@ -172,6 +203,10 @@ def certified_max_output_deviation(estimator, *, eps, norm=2):
         Radius in raw input units.
     norm : {2, np.inf}, default=2
         For ``np.inf`` the bound is ``L * sqrt(n_features) * eps``.
+    features : str, int, array-like of str, int or bool, default=None
+        Columns perturbed; ``L`` is then the bound over them (see
+        :func:`sklip.lipschitz.lipschitz_bound`) and ``n_features`` counts
+        them.
 
     Returns
     -------
@@ -197,7 +232,9 @@ def certified_max_output_deviation(estimator, *, eps, norm=2):
             "outputs; the Poisson (exp) output link has no finite Lipschitz "
             "constant."
         )
-    L = float(lipschitz_bound(estimator))
+    view = ModelView(estimator)
+    columns = view.columns_for(features)
+    L = float(lipschitz_bound(estimator, features=columns))
     if norm == np.inf:
-        L *= np.sqrt(as_network(estimator).n_features_in)
+        L *= np.sqrt(columns.size)
     return L * eps_arr

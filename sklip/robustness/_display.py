@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from ._certify import certified_accuracy
-from ._common import check_attack, check_eps, check_norm, check_X
+from ._common import Inputs, check_attack, check_eps, check_norm
 from ._metrics import robust_accuracy, robust_r2
 
 
@@ -156,6 +156,7 @@ class RobustnessCurveDisplay:
         clip=None,
         random_state=0,
         sample_weight=None,
+        features=None,
         ax=None,
         name=None,
         curve_kwargs=None,
@@ -169,8 +170,8 @@ class RobustnessCurveDisplay:
         Parameters
         ----------
         estimator : fitted classifier or regressor
-        X : array-like of shape (n_samples, n_features)
-            Inputs in raw units.
+        X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
+            Inputs in raw units, handed to the model as given.
         y : array-like of shape (n_samples,)
             True labels or targets.
         eps : array-like of shape (n_eps,), default=None
@@ -183,6 +184,9 @@ class RobustnessCurveDisplay:
         n_iter, step_size, n_restarts, clip, random_state
             Passed to :func:`perturb`.
         sample_weight : array-like of shape (n_samples,), default=None
+        features : str, int, array-like of str, int or bool, default=None
+            Columns perturbed and certified; the others are held fixed. See
+            :func:`perturb`.
         ax : matplotlib Axes, default=None
         name : str, default=None
             Model name for the legend; defaults to the estimator's class name.
@@ -208,9 +212,11 @@ class RobustnessCurveDisplay:
                     )
             else:
                 check_attack(attack)
-        X_checked = check_X(estimator, X)
+        needs_network = any(a != "noise" for a in attacks)
+        inputs = Inputs(estimator, X, features, gradients=needs_network)
+        X = inputs.X
         eps = (
-            _default_eps(X_checked, norm)
+            _default_eps(inputs.Xs, norm)
             if eps is None
             else check_eps(eps, allow_array=True)
         )
@@ -223,12 +229,19 @@ class RobustnessCurveDisplay:
             clip=clip,
             random_state=random_state,
             sample_weight=sample_weight,
+            features=features,
         )
         scores = {}
         for attack in attacks:
             if attack == "certified":
                 scores[attack] = certified_accuracy(
-                    estimator, X, y, eps=eps, norm=norm, sample_weight=sample_weight
+                    estimator,
+                    X,
+                    y,
+                    eps=eps,
+                    norm=norm,
+                    sample_weight=sample_weight,
+                    features=features,
                 )
             elif classifier:
                 scores[attack] = robust_accuracy(

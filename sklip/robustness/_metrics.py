@@ -11,20 +11,20 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.metrics import r2_score
 
-from .._validation import check_count
-from ._attacks import perturb
+from .._validation import check_count, check_sample_weight, check_seed
+from ._attacks import attack_inputs, perturb
 from ._common import (
     check_attack,
     check_classifier,
-    check_clip,
     check_eps,
+    check_labels,
     check_norm,
     check_regressor,
-    check_sample_weight_length,
     check_step_size,
     check_target_length,
-    check_X,
+    check_targets,
     make_rng,
+    scaled_row_norms,
 )
 
 _ATTACK_DOC = """
@@ -33,7 +33,11 @@ _ATTACK_DOC = """
     norm : {2, np.inf}, default=2
         Norm of the perturbation ball.
     n_iter, step_size, n_restarts, clip, random_state
-        Passed to :func:`perturb`."""
+        Passed to :func:`perturb`.
+    features : str, int, array-like of str, int or bool, default=None
+        Columns to perturb (names, indices or a boolean mask); the others
+        are held fixed. None: every column but categorical ones
+        (non-numeric, or an encoder's input). See :func:`perturb`."""
 
 
 def _check_attack_params(attack, norm, n_iter, step_size, n_restarts):
@@ -101,6 +105,7 @@ _ATTACK_PARAMS = (
     "n_restarts",
     "clip",
     "random_state",
+    "features",
 )
 
 
@@ -119,10 +124,14 @@ def _prepare(estimator, X, y, eps, params):
         kwargs["step_size"],
         kwargs["n_restarts"],
     )
-    X = check_X(estimator, X)
+    check_seed(kwargs["random_state"])
+    # The user's X, validated (type, columns, features) and handed to the
+    # model as given; perturb returns the same type.
+    inputs = attack_inputs(estimator, X, kwargs["features"], attack=kwargs["attack"])
+    X = inputs.X
     if y is not None:
         y = check_target_length(y, X)
-    check_clip(kwargs["clip"], X)
+    inputs.clip_bounds(kwargs["clip"])
     return eps, X, y, kwargs
 
 
@@ -140,6 +149,7 @@ def robust_accuracy(
     clip=None,
     random_state=None,
     sample_weight=None,
+    features=None,
 ):
     """Accuracy of a classifier under perturbations of size ``eps``.
 
@@ -151,8 +161,8 @@ def robust_accuracy(
     Parameters
     ----------
     estimator : fitted classifier
-    X : array-like of shape (n_samples, n_features)
-        Clean inputs, raw units.
+    X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
+        Clean inputs, raw units, handed to the model as given.
     y : array-like of shape (n_samples,)
         True labels; the attack targets them.
     eps : float or array-like of shape (n_eps,)
@@ -181,8 +191,9 @@ def robust_accuracy(
     """
     check_classifier(estimator, "robust_accuracy")
     eps, X, y, kwargs = _prepare(estimator, X, y, eps, locals())
-    y = np.asarray(y)
-    sample_weight = check_sample_weight_length(sample_weight, X)
+    check_labels(estimator, y, X)
+    y = y.reshape(-1)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
     return _evaluate(
         estimator,
         X,
@@ -207,6 +218,7 @@ def prediction_stability(
     clip=None,
     random_state=None,
     sample_weight=None,
+    features=None,
 ):
     """Fraction of samples whose predicted class survives the attack.
 
@@ -237,7 +249,7 @@ def prediction_stability(
     """
     check_classifier(estimator, "prediction_stability")
     eps, X, _, kwargs = _prepare(estimator, X, None, eps, locals())
-    sample_weight = check_sample_weight_length(sample_weight, X)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
     clean = estimator.predict(X)
     return _evaluate(
         estimator,
@@ -250,9 +262,16 @@ def prediction_stability(
     )
 
 
-def _sq_dist(P, T):
-    R = np.asarray(P, dtype=np.float64).reshape(T.shape[0], -1) - T
-    return np.einsum("ij,ij->i", R, R)
+def _r2(y, p, sample_weight):
+    # At a huge eps the squared residuals overflow: R^2 is then -inf, which
+    # is the right float answer, not a reason to warn.
+    with np.errstate(over="ignore"):
+        return r2_score(y, p, sample_weight=sample_weight)
+
+
+def _dist(P, T):
+    """Per-sample L2 distance between predictions and targets (no overflow)."""
+    return scaled_row_norms(np.asarray(P, dtype=np.float64).reshape(T.shape[0], -1) - T)
 
 
 def robust_r2(
@@ -269,6 +288,7 @@ def robust_r2(
     clip=None,
     random_state=None,
     sample_weight=None,
+    features=None,
 ):
     """R^2 of a regressor at the worst points found within ``eps``.
 
@@ -300,15 +320,15 @@ def robust_r2(
     """
     check_regressor(estimator, "robust_r2")
     eps, X, y, kwargs = _prepare(estimator, X, y, eps, locals())
-    sample_weight = check_sample_weight_length(sample_weight, X)
-    T = np.asarray(y, dtype=np.float64).reshape(X.shape[0], -1)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    T = check_targets(y, X).reshape(X.shape[0], -1)
     return _evaluate(
         estimator,
         X,
         y,
         eps,
-        badness=lambda p: _sq_dist(p, T),
-        score=lambda p: r2_score(y, p, sample_weight=sample_weight),
+        badness=lambda p: _dist(p, T),
+        score=lambda p: _r2(y, p, sample_weight),
         attack_kwargs=kwargs,
     )
 
@@ -326,6 +346,7 @@ def max_output_deviation(
     clip=None,
     random_state=None,
     sample_weight=None,
+    features=None,
 ):
     """Largest output change ``||f(x + delta) - f(x)||_2`` found by attack.
 
@@ -357,7 +378,7 @@ def max_output_deviation(
     """
     check_regressor(estimator, "max_output_deviation")
     eps, X, _, kwargs = _prepare(estimator, X, None, eps, locals())
-    sample_weight = check_sample_weight_length(sample_weight, X)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
     keep = np.ones(X.shape[0], bool) if sample_weight is None else sample_weight > 0
     clean = np.asarray(estimator.predict(X), dtype=np.float64).reshape(X.shape[0], -1)
     return _evaluate(
@@ -365,8 +386,8 @@ def max_output_deviation(
         X,
         None,
         eps,
-        badness=lambda p: _sq_dist(p, clean),
-        score=lambda p: float(np.sqrt(_sq_dist(p, clean)[keep].max(initial=0.0))),
+        badness=lambda p: _dist(p, clean),
+        score=lambda p: float(_dist(p, clean)[keep].max(initial=0.0)),
         attack_kwargs=kwargs,
     )
 

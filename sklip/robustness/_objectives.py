@@ -11,7 +11,7 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
 from ..lipschitz._view import output_kind
-from ._common import check_target_length, encode_labels
+from ._common import check_labels, check_target_length
 
 
 class Objective:
@@ -88,7 +88,7 @@ def make_objective(estimator, network, X, y):
         if y is None:
             idx = (F[:, 0] > 0).astype(np.intp) if n_outputs == 1 else F.argmax(1)
         else:
-            idx = encode_labels(estimator, check_target_length(y, X))
+            idx = check_labels(estimator, y, X)
         if n_outputs == 1 and n_classes == 2:
             # Class 1 is predicted when the logit is > 0, so the attacker
             # pushes z up for class 0 and down for class 1.

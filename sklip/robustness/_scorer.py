@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from .._scorer import BaseScorer
-from .._validation import check_count
+from .._validation import check_count, check_seed
 from ._certify import certified_accuracy, certified_max_output_deviation
 from ._common import (
     check_attack,
@@ -39,20 +39,12 @@ _METRICS = {
 def _seed(random_state):
     """An int seed (or None) from ``random_state``: scorers must not hold a
     generator, whose state would differ between candidates and workers."""
-    if random_state is None:
-        return None
-    if isinstance(random_state, numbers.Integral) and not isinstance(
-        random_state, bool
-    ):
-        return int(random_state)
+    random_state = check_seed(random_state)
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return random_state
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(np.iinfo(np.int32).max))
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(np.iinfo(np.int32).max))
-    raise ValueError(
-        "random_state must be None, an int, a RandomState or a Generator; "
-        f"got {random_state!r}."
-    )
+    return int(random_state.integers(np.iinfo(np.int32).max))
 
 
 class _RobustnessScorer(BaseScorer):
@@ -75,6 +67,7 @@ class _RobustnessScorer(BaseScorer):
         n_restarts,
         clip,
         random_state,
+        features=None,
     ):
         self.eps = eps
         self.metric = metric
@@ -85,15 +78,21 @@ class _RobustnessScorer(BaseScorer):
         self.n_restarts = n_restarts
         self.clip = clip
         self.random_state = random_state
+        self.features = features
 
     def _score(self, estimator, X, y=None, sample_weight=None):
         func, sign, needs_y, attacks = _METRICS[self.metric]
         if needs_y and y is None:
             raise ValueError(f"metric={self.metric!r} needs y; got y=None.")
+        features = getattr(self, "features", None)  # pickles of older versions
         if self.metric == "certified_max_output_deviation":
-            return -func(estimator, eps=self.eps, norm=self.norm)
+            return -func(estimator, eps=self.eps, norm=self.norm, features=features)
         args = (estimator, X, y) if needs_y else (estimator, X)
-        kwargs = {"eps": self.eps, "sample_weight": sample_weight}
+        kwargs = {
+            "eps": self.eps,
+            "sample_weight": sample_weight,
+            "features": features,
+        }
         if attacks:
             kwargs.update(
                 attack=self.attack,
@@ -123,6 +122,8 @@ class _RobustnessScorer(BaseScorer):
                 clip=self.clip,
                 random_state=self.random_state,
             )
+        if getattr(self, "features", None) is not None:
+            params["features"] = self.features
         return params
 
 
@@ -137,6 +138,7 @@ def make_robustness_scorer(
     n_restarts=1,
     clip=None,
     random_state=0,
+    features=None,
 ):
     """Make a scorer from a robustness metric at radius ``eps``.
 
@@ -166,6 +168,10 @@ def make_robustness_scorer(
         fold sees the same perturbations of the same data and ``n_jobs=1``
         and ``n_jobs=2`` give identical results. ``None`` draws fresh
         randomness on every call (not reproducible).
+    features : str, int, array-like of str, int or bool, default=None
+        Columns perturbed and certified (names, indices or a boolean mask);
+        the others are held fixed. None: every column but categorical ones.
+        See :func:`perturb`.
 
     Returns
     -------
@@ -204,4 +210,13 @@ def make_robustness_scorer(
         n_restarts=check_count(n_restarts, "n_restarts"),
         clip=clip,
         random_state=_seed(random_state),
+        features=_freeze(features),
     )
+
+
+def _freeze(features):
+    """``features`` as a tuple (or None/str/int as given): scorers hold only
+    plain, comparable attributes."""
+    if features is None or isinstance(features, (str, numbers.Integral)):
+        return features
+    return tuple(np.asarray(features).tolist())
