@@ -9,6 +9,7 @@ import numpy as np
 import scipy
 import scipy.optimize
 import scipy.sparse as sp
+from scipy.sparse.linalg import ArpackError
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -46,8 +47,9 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _DIVERGENCE_FACTOR = 100.0
 _DIVERGENCE_FLOOR = 1e-2
 
-# Everything a fit writes; cleared when a first fit fails so that no half
-# fitted model is left behind.
+# Everything a fit writes. A call that fails restores these as they were
+# before it (none, for a first fit), so a failed fit never leaves a half
+# fitted model or wipes a fitted one.
 _FITTED_ATTRIBUTES = (
     "coefs_",
     "intercepts_",
@@ -70,6 +72,14 @@ _FITTED_ATTRIBUTES = (
     "_no_improvement_count",
     "input_map_",
 )
+# Fitted attributes that training mutates in place: the snapshot taken before
+# a call copies these deeply, the rest are only ever replaced.
+_MUTATED_IN_PLACE = (
+    "loss_curve_",
+    "validation_scores_",
+    "_optimizer",
+    "_power_vectors",
+)
 
 
 # scipy.optimize.minimize ends cleanly when a callback raises StopIteration
@@ -80,7 +90,15 @@ _SCIPY_STOPS_ON_STOPITERATION = tuple(
 
 
 class _Diverged(Exception):
-    """Internal signal: the loss or the weights stopped being finite."""
+    """Internal signal: the loss or the weights stopped being finite.
+
+    ``at_start`` says the loss was not finite at the weights training started
+    from: then the data, not the step size, is to blame.
+    """
+
+    def __init__(self, at_start=False):
+        super().__init__()
+        self.at_start = at_start
 
 
 class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
@@ -187,9 +205,10 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------
     # Hooks for the subclasses
     @abstractmethod
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, classes=None):
         """Return ``(X, Y, labels)``: validated X, 2-D float targets, and the
         labels to stratify the validation split by (None for no stratification).
+        ``classes`` is what the caller gave ``partial_fit`` (classifiers only).
         """
 
     @abstractmethod
@@ -345,50 +364,46 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return loss
 
     # ------------------------------------------------------------------
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         hidden_layer_sizes = self._hidden_layer_sizes()
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
-        if first_pass:
-            self._clear_fitted()
+        saved = self._fitted_state()
         try:
-            X, Y, strata = self._validate_input(X, y, incremental, reset=first_pass)
-            self._set_input_map(handed_input_map(self), X, first_pass)
-            if sample_weight is not None:
-                sample_weight = _check_sample_weight(
-                    sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            if first_pass:
+                # partial_fit keeps classes_ given by hand, as scikit-learn does.
+                self._clear_fitted(
+                    keep=("classes_", "_label_binarizer") if incremental else ()
                 )
-                if not np.any(sample_weight > 0):
-                    raise ValueError(
-                        "sample_weight sums to zero: at least one sample must "
-                        "have a positive weight."
-                    )
+            X, Y, strata = self._validate_input(
+                X, y, incremental, reset=first_pass, classes=classes
+            )
+            self._set_input_map(handed_input_map(self), X, first_pass)
+            sample_weight, weight_exponent = self._check_fit_sample_weight(
+                sample_weight, X
+            )
             Y = Y.astype(X.dtype, copy=False)
             layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
             self._random_state = check_random_state(self.random_state)
             if first_pass:
                 flat = self._init_state(layer_units, X.dtype, self._random_state)
             else:
-                if layer_units[1:] != [c.shape[1] for c in self.coefs_]:
-                    raise ValueError(
-                        "The network shape changed since the last fit: "
-                        f"expected layer sizes {[c.shape[1] for c in self.coefs_]}, "
-                        f"got {layer_units[1:]}. Set warm_start=False to refit."
-                    )
-                flat = FlatParameters(layer_units, self.activation, X.dtype)
-                flat.load(self.coefs_, self.intercepts_)
-                if self._power_vectors is not None:
-                    self._power_vectors = [
-                        (u.astype(X.dtype, copy=False), v.astype(X.dtype, copy=False))
-                        for u, v in self._power_vectors
-                    ]
-            self._train(flat, X, Y, sample_weight, strata, incremental)
+                flat = self._continue_state(layer_units, X.dtype)
+            self._train(flat, X, Y, sample_weight, strata, incremental, weight_exponent)
         except BaseException:
-            if first_pass:
-                self._clear_fitted()
+            self._clear_fitted()
+            self.__dict__.update(saved)
             raise
         return self
+
+    def _fitted_state(self):
+        """Copies of the fitted attributes, to restore when a call fails."""
+        return {
+            k: copy.deepcopy(v) if k in _MUTATED_IN_PLACE else v
+            for k, v in self.__dict__.items()
+            if k in _FITTED_ATTRIBUTES
+        }
 
     def _set_input_map(self, handed, X, first_pass):
         """Adopt the preprocessing map a sklip pipeline handed over; a fit
@@ -404,70 +419,212 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             # Fitted by an older sklip, or weights set by hand.
             self.input_map_ = None
 
-    def _clear_fitted(self):
+    def _clear_fitted(self, keep=()):
         for name in _FITTED_ATTRIBUTES:
-            self.__dict__.pop(name, None)
+            if name not in keep:
+                self.__dict__.pop(name, None)
+
+    def _check_fit_sample_weight(self, sample_weight, X):
+        """Validated sample weights scaled by a power of two, and its exponent.
+
+        The engine divides by mini-batch weight sums and multiplies weights by
+        losses, which overflow or underflow for weights near the ends of the
+        float range (1e308, 1e-320). Scaling every weight by ``2**-e`` so the
+        largest lies in [0.5, 1) is exact, leaves the data term unchanged and
+        divides every batch sum by ``2**e``; the penalty scale ``alpha / s``
+        is multiplied back by ``2**-e`` (see ``_train``), so the objective is
+        exactly the one the caller asked for.
+        """
+        if sample_weight is None:
+            return None, 0
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        largest = sample_weight.max()
+        if not largest > 0:
+            raise ValueError(
+                "sample_weight sums to zero: at least one sample must "
+                "have a positive weight."
+            )
+        _, exponent = np.frexp(largest)
+        exponent = int(exponent)
+        sample_weight = np.ldexp(sample_weight, -exponent).astype(X.dtype)
+        if self.penalty != "none" and self.alpha > 0:
+            # The weakest penalty any mini-batch sees is alpha / sum(weights).
+            scale = np.ldexp(self.alpha / float(sample_weight.sum()), -exponent)
+            if not np.isfinite(scale):
+                raise ValueError(
+                    "sample_weight is too small: the penalty is alpha divided "
+                    "by the sum of the sample weights (scikit-learn's "
+                    f"convention), and alpha={self.alpha} / "
+                    f"sum(sample_weight)={np.ldexp(sample_weight.sum(), exponent):.3g}"
+                    " overflows. Rescale sample_weight (e.g. divide it by its "
+                    "mean) and alpha by the same factor."
+                )
+        return sample_weight, exponent
+
+    def _continue_state(self, layer_units, dtype):
+        """Training state that continues from ``coefs_`` and ``intercepts_``.
+
+        They come from an earlier fit or were set by hand (possibly from
+        another tool): whatever state training needs and the model lacks is
+        initialised from them, as a first fit would have left it.
+        """
+        coefs, intercepts = self._check_given_weights(layer_units)
+        flat = FlatParameters(layer_units, self.activation, dtype)
+        flat.load(coefs, intercepts)
+        state = self.__dict__
+        for name, value in (("n_iter_", 0), ("t_", 0), ("_no_improvement_count", 0)):
+            state.setdefault(name, value)
+        if state.get("loss_curve_") is None:
+            self.loss_curve_ = []
+        self.n_layers_ = len(layer_units)
+        self.n_outputs_ = layer_units[-1]
+        if "out_activation_" not in state:
+            self.out_activation_ = self._output_activation()
+        if self.early_stopping and self.solver in _STOCHASTIC_SOLVERS:
+            if state.get("validation_scores_") is None:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+        elif state.get("best_loss_") is None:
+            self.best_loss_ = np.inf
+        state.setdefault("validation_scores_", None)
+        state.setdefault("best_validation_score_", None)
+        state.setdefault("best_loss_", None)
+        optimizer = state.get("_optimizer")
+        if optimizer is not None and optimizer._buf.size != flat.params.size:
+            del self._optimizer
+        # Missing power vectors (weights set by hand, or a model trained with
+        # another penalty) are converged on the given weights by _make_penalty.
+        state.setdefault("_power_vectors", None)
+        return flat
+
+    def _check_given_weights(self, layer_units):
+        """``coefs_`` and ``intercepts_`` as arrays of the network's shapes."""
+        if not hasattr(self, "intercepts_"):
+            raise ValueError(
+                "coefs_ is set but intercepts_ is not: set both to continue "
+                "training from given weights."
+            )
+        coefs = [np.asarray(W) for W in self.coefs_]
+        intercepts = [np.asarray(b) for b in self.intercepts_]
+        given = [W.shape[1] if W.ndim == 2 else None for W in coefs]
+        if given != layer_units[1:]:
+            raise ValueError(
+                "The network shape changed since the last fit: expected layer "
+                f"sizes {given} from coefs_, got {layer_units[1:]} from "
+                "hidden_layer_sizes and y. Fit from scratch (warm_start=False) "
+                "to change it."
+            )
+        for i, (W, b, n_in, n_out) in enumerate(
+            zip(coefs, intercepts, layer_units[:-1], layer_units[1:])
+        ):
+            if W.shape != (n_in, n_out) or b.shape != (n_out,):
+                raise ValueError(
+                    f"coefs_[{i}] and intercepts_[{i}] must have shapes "
+                    f"{(n_in, n_out)} and {(n_out,)} for X with "
+                    f"{layer_units[0]} features; got {W.shape} and {b.shape}."
+                )
+        if len(intercepts) != len(coefs):
+            raise ValueError(
+                f"intercepts_ has {len(intercepts)} layers, coefs_ has "
+                f"{len(coefs)}: they must match."
+            )
+        if not all(np.isfinite(a).all() for a in coefs + intercepts):
+            raise ValueError(
+                "coefs_ and intercepts_ must be finite to continue training from them."
+            )
+        return coefs, intercepts
 
     @limited_in_workers
-    def _train(self, flat, X, Y, sample_weight, strata, incremental):
-        """Run the solver on a copy of the training state; commit on success.
+    def _train(self, flat, X, Y, sample_weight, strata, incremental, weight_exponent):
+        """Run the solver; write the weights once training succeeded.
 
-        The model is only updated once training succeeded (or was interrupted
-        with finite weights), so a diverging fit never leaves non-finite
-        weights behind.
+        A diverging fit raises before the weights are written; ``_fit``
+        restores every other fitted attribute.
         """
-        saved = {
-            k: copy.deepcopy(self.__dict__[k])
-            for k in (
-                "n_iter_",
-                "t_",
-                "loss_curve_",
-                "best_loss_",
-                "validation_scores_",
-                "best_validation_score_",
-                "_no_improvement_count",
-                "_optimizer",
-                "_power_vectors",
-                "loss_",
-            )
-            if k in self.__dict__
-        }
         lbfgs = self.solver == "lbfgs"
         # lbfgs: one subtask per iteration plus the one scipy never runs.
         steps = self.max_iter + 1 if lbfgs else (1 if incremental else self.max_iter)
         monitor = FitMonitor(self, X, Y, sample_weight, steps)
         try:
             if lbfgs:
-                terms = self._fit_lbfgs(flat, X, Y, sample_weight, monitor)
+                terms = self._fit_lbfgs(
+                    flat, X, Y, sample_weight, weight_exponent, monitor
+                )
             else:
                 terms = self._fit_stochastic(
-                    flat, X, Y, sample_weight, strata, incremental, monitor
+                    flat,
+                    X,
+                    Y,
+                    sample_weight,
+                    strata,
+                    incremental,
+                    weight_exponent,
+                    monitor,
                 )
             if not np.isfinite(flat.params).all():
                 raise _Diverged
             # The exact check of max_lipschitz, on the weights to be committed.
             terms.finish(flat.coefs)
-        except _Diverged:
-            self.__dict__.update(saved)
+        except _Diverged as exc:
             raise ValueError(
-                "Training diverged: the loss grew without bound or the weights "
-                "became non-finite "
-                f"(learning_rate_init={self.learning_rate_init}). Use a smaller "
-                "learning_rate_init, scale the input features (e.g. with "
-                "StandardScaler) or increase alpha. The model was left as it "
-                "was before this call."
+                self._divergence_message(X, sample_weight, weight_exponent, exc)
             ) from None
         self.coefs_, self.intercepts_ = flat.copies()
         monitor.close(flat)
 
+    def _divergence_message(self, X, sample_weight, weight_exponent, exc):
+        kept = " The model was left as it was before this call."
+        if exc.at_start:
+            largest = abs(X).max() if X.size else 0.0
+            return (
+                "The training loss is not finite at the weights training starts "
+                "from, before any step: X (largest absolute value "
+                f"{largest:.3g}) or y hold values too large for {X.dtype} "
+                "arithmetic. Scale them (e.g. with StandardScaler)." + kept
+            )
+        advice = []
+        if self.solver in _STOCHASTIC_SOLVERS:
+            advice.append(
+                f"use a smaller learning_rate_init (got {self.learning_rate_init})"
+            )
+        advice.append("scale the input features (e.g. with StandardScaler)")
+        if sample_weight is not None and self.penalty != "none" and self.alpha:
+            strength = np.ldexp(
+                self.alpha / float(sample_weight.sum()), -weight_exponent
+            )
+            advice.append(
+                "check sample_weight: the penalty weighs alpha / "
+                f"sum(sample_weight) = {strength:.3g} (scikit-learn's "
+                "convention), so weights far from 1 change its strength"
+            )
+        else:
+            advice.append("increase alpha")
+        advice = ", ".join(advice[:-1]) + " or " + advice[-1]
+        return (
+            "Training diverged: the loss grew without bound or the weights "
+            f"became non-finite. {advice[0].upper()}{advice[1:]}." + kept
+        )
+
+    def _training_penalty(self, flat, weight_exponent, incremental=False):
+        """The training terms, with the penalty in the units of the scaled
+        sample weights (the margin and budget terms do not depend on them)."""
+        terms = self._make_penalty(flat, incremental)
+        if weight_exponent != 0:
+            terms.penalty = _RescaledPenalty(terms.penalty, -weight_exponent)
+        return terms
+
     # ------------------------------------------------------------------
-    def _fit_lbfgs(self, flat, X, Y, sw, monitor):
+    def _fit_lbfgs(self, flat, X, Y, sw, weight_exponent=0, monitor=None):
         n = X.shape[0]
         acts, deltas = flat.network.allocate(n)
         P = np.empty_like(acts[-1])
-        penalty = RecordingPenalty(self._make_penalty(flat))
+        penalty = RecordingPenalty(self._training_penalty(flat, weight_exponent))
+        if monitor is None:
+            monitor = FitMonitor.inactive()
         curve = []
-        last = {"loss": np.inf}
+        last = {"loss": np.inf, "first": None}
 
         budget = penalty.budget
 
@@ -476,8 +633,15 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             if budget is not None:
                 # lbfgs optimises V with weights W = V min(1, tau / sigma(V)).
                 budget.reparametrise(flat.coefs, penalty.tracker)
-            loss = self._loss_grad(flat, penalty, X, Y, sw, acts, deltas, P, True)
+            try:
+                loss = self._loss_grad(flat, penalty, X, Y, sw, acts, deltas, P, True)
+            except (np.linalg.LinAlgError, ArpackError):
+                # The SVD of the spectral penalty fails on weights that
+                # overflowed (huge inputs or penalty): a non-finite point.
+                loss = np.inf
             last["loss"] = loss
+            if last["first"] is None:
+                last["first"] = loss
             if not np.isfinite(loss):
                 # Let the line search back off; a finite model is checked later.
                 return np.inf, np.zeros_like(theta)
@@ -526,7 +690,7 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if budget is not None:
             budget.reparametrise(flat.coefs, penalty.tracker)
         if not np.isfinite(self.loss_):
-            raise _Diverged
+            raise _Diverged(at_start=not np.isfinite(last["first"]))
         self.loss_curve_ = curve
         self.best_loss_ = min(curve) if curve else self.loss_
         return penalty
@@ -552,15 +716,14 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         test_size = self.validation_fraction
         stratify = strata
         if stratify is not None:
-            # Stratify whenever it is possible: every class needs a sample on
-            # both sides of the split.
-            _, counts = np.unique(stratify, return_counts=True)
+            labels, counts = np.unique(stratify, return_counts=True)
+            if counts.min() < 2:
+                raise ValueError(self._too_few_members_message(labels, counts))
+            # Stratify whenever every class fits on both sides of the split
+            # (scikit-learn raises for binary targets, and does not stratify
+            # multiclass ones at all); the split is checked for size below.
             n_val = int(np.ceil(test_size * X.shape[0]))
-            if (
-                counts.min() < 2
-                or n_val < counts.size
-                or X.shape[0] - n_val < counts.size
-            ):
+            if n_val < counts.size or X.shape[0] - n_val < counts.size:
                 stratify = None
         arrays = (X, Y) if sw is None else (X, Y, sw)
         parts = train_test_split(
@@ -576,9 +739,41 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
+        if sw is not None:
+            # A validation score is a weighted mean: undefined without weight.
+            # (Reporting 0 would stop training at a random model.)
+            for part, weights in (("validation", sw_val), ("training", sw_train)):
+                if not weights.sum() > 0:
+                    raise ValueError(
+                        "early_stopping=True: every sample of the "
+                        f"{part} split (validation_fraction={test_size}) has "
+                        "zero sample_weight, so the validation score or the "
+                        "training loss is undefined. Give more samples a "
+                        "positive sample_weight, change validation_fraction or "
+                        "random_state, or set early_stopping=False."
+                    )
         return X_train, X_val, Y_train, Y_val, sw_train, sw_val
 
-    def _fit_stochastic(self, flat, X, Y, sw, strata, incremental, monitor):
+    def _too_few_members_message(self, labels, counts):
+        too_few = [str(label) for label in labels[counts < 2]]
+        msg = (
+            "The least populated classes in y have only 1 member, which is too "
+            "few for the stratified validation split of early_stopping=True: "
+            "every class needs at least 2 samples. Classes with too few "
+            f"members are: {too_few}."
+        )
+        if labels.dtype == bool:
+            negative, positive = np.asarray(self.classes_).tolist()
+            msg += (
+                " (Binary targets are stratified by the indicator of "
+                f"classes_[1]: True is class {positive!r}, False is class "
+                f"{negative!r}.)"
+            )
+        return msg + " Add samples of these classes or set early_stopping=False."
+
+    def _fit_stochastic(
+        self, flat, X, Y, sw, strata, incremental, weight_exponent=0, monitor=None
+    ):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         # warm_start continues the optimizer too (moments, step count), so
@@ -587,7 +782,11 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             self._optimizer = self._make_optimizer(flat)
         optimizer = self._optimizer
         optimizer.ensure_dtype(flat.params.dtype)
-        penalty = RecordingPenalty(self._make_penalty(flat, incremental))
+        penalty = RecordingPenalty(
+            self._training_penalty(flat, weight_exponent, incremental)
+        )
+        if monitor is None:
+            monitor = FitMonitor.inactive()
         # The penalty starts converged; it is re-converged at every later
         # epoch start (not across partial_fit calls, which keep tracking).
         resync = False
@@ -668,7 +867,7 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     if loss is None:
                         continue
                     if not np.isfinite(loss):
-                        raise _Diverged
+                        raise _Diverged(at_start=divergence_threshold is None)
                     if divergence_threshold is None:
                         divergence_threshold = _DIVERGENCE_FACTOR * max(
                             loss, _DIVERGENCE_FLOOR
@@ -765,6 +964,20 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _RescaledPenalty:
+    """A penalty whose scale argument is multiplied by ``2**exponent``.
+
+    Exact: scaling by a power of two only shifts the exponent.
+    """
+
+    def __init__(self, penalty, exponent):
+        self.penalty = penalty
+        self.exponent = exponent
+
+    def __call__(self, coefs, coef_grads, scale, exact=False):
+        return self.penalty(coefs, coef_grads, np.ldexp(scale, self.exponent), exact)
 
 
 def _lbfgs_iprint(iprint):

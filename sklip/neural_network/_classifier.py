@@ -152,7 +152,7 @@ True
         )
         self.margin_kind = margin_kind
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, classes=None):
         X, y = validate_data(
             self,
             X,
@@ -165,31 +165,52 @@ True
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        multilabel_y = type_of_target(y).startswith("multilabel")
+        # scikit-learn's rules: classes are fixed by the first partial_fit
+        # (from `classes`, which later batches need not all contain), by a
+        # fit, or by hand; warm_start needs the same classes again.
+        if incremental and _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer().fit(
+                y if multilabel_y else self.classes_
+            )
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
         else:
-            classes = unique_labels(y)
+            if not hasattr(self, "_label_binarizer"):
+                # classes_ set by hand
+                self._label_binarizer = LabelBinarizer().fit(
+                    y if multilabel_y else self.classes_
+                )
+            labels = unique_labels(y)
             if self.warm_start and not incremental:
-                if set(classes) != set(self.classes_):
+                if set(labels) != set(self.classes_):
                     raise ValueError(
                         "warm_start can only be used where `y` has the same "
                         "classes as in the previous call to fit. Previously "
-                        f"got {self.classes_}, `y` has {classes}"
+                        f"got {self.classes_}, `y` has {labels}"
                     )
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+            elif len(np.setdiff1d(labels, self.classes_, assume_unique=True)):
                 raise ValueError(
                     "`y` has classes not in `self.classes_`. "
-                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                    f"`self.classes_` has {self.classes_}. 'y' has {labels}."
                 )
         multilabel = self._label_binarizer.y_type_.startswith("multilabel")
         if len(self.classes_) < 2 and not multilabel:
             raise ValueError(
-                "LipschitzMLPClassifier needs samples of at least 2 classes in "
-                f"the data; got only one class: {self.classes_[0]!r}."
+                "LipschitzMLPClassifier needs at least 2 classes (in y, or "
+                "announced by partial_fit's classes); got only one class: "
+                f"{np.asarray(self.classes_).tolist()}."
             )
         Y = self._label_binarizer.transform(y)
-        strata = None if multilabel else y
+        if multilabel:
+            strata = None
+        elif Y.shape[1] == 1:
+            # Binary: stratified by the indicator of classes_[1], as in
+            # scikit-learn (the same split as by the labels themselves).
+            strata = Y[:, 0].astype(bool)
+        else:
+            strata = y
         return X, Y, strata
 
     def _output_activation(self):
@@ -258,20 +279,18 @@ True
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
         classes : array-like of shape (n_classes,), default=None
-            All classes across calls; required on the first call.
+            All classes across calls; required on the first call, and then
+            fixed: later batches may hold any subset of them (the first one
+            included), and a later ``classes`` must be the same.
 
         Returns
         -------
         self : object
             The updated classifier.
         """
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(
+            X, y, sample_weight=sample_weight, incremental=True, classes=classes
+        )
 
     def decision_function(self, X):
         """Raw outputs (logits) of the network.

@@ -100,6 +100,13 @@ class FitMonitor:
                 estimator=estimator, X=X, y=self._targets, metadata=self.metadata
             )
 
+    @classmethod
+    def inactive(cls):
+        """A monitor that reports nothing (direct calls of the solvers)."""
+        monitor = cls.__new__(cls)
+        monitor.active, monitor.ctx, monitor._task = False, None, None
+        return monitor
+
     def _targets(self):
         """``y`` as the user gave it (class labels for classifiers)."""
         if self._y is None:

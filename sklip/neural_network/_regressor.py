@@ -128,7 +128,7 @@ True
             max_lipschitz=max_lipschitz,
         )
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, classes=None):
         X, y = validate_data(
             self,
             X,
