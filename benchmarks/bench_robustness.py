@@ -1,28 +1,47 @@
-"""Time PGD (20 steps) on 1000 samples; compare with ART where importable.
+"""Strength and speed of every sklip attack against exact values and peers.
 
-Workloads: a 64 -> 256 -> 256 -> 10 MLP and a 10-class LogisticRegression on
-load_digits (pixels scaled to [0, 1]). Where ``adversarial-robustness-toolbox``
-is importable (it is *not* a dependency of sklip) its ProjectedGradientDescent
-attacks the same LogisticRegression at the same eps, step and iterations in
-the same run; robust accuracy (lower = stronger attack) and the time ratio
-are reported. Times are medians of repeats.
+Models, trained on load_digits with pixels scaled to [0, 1] (``X / 16``; the
+last 500 images are the test set): sklip ``LipschitzMLPClassifier`` with
+``penalty="none"`` and ``"spectral"`` and one or two hidden layers of 64
+units, a scikit-learn ``MLPClassifier``, a multinomial ``LogisticRegression``
+and a binary ``LogisticRegression`` (breast_cancer, standardised inside a
+Pipeline). Each is attacked at 3 radii per norm (L2 and Linf) by every sklip
+attack; the table lists robust samples (lower = stronger attack), the
+certified count (a lower bound) and, for linear models, the exact count.
 
-    python benchmarks/bench_robustness.py [--repeats 5] [--eps 1.0] [--norm 2]
+Where ``torch`` and the Adversarial Robustness Toolbox are importable (never
+dependencies of sklip), each network is copied into PyTorch and attacked in
+the same run by ART's PGD (20 steps), APGD-CE and APGD-DLR (100 steps, 5
+restarts, as ART's defaults) and ART's AutoAttack (APGD-CE, APGD-DLR and
+DeepFool; ART's SquareAttack accepts images only; by default at the middle
+radius only, as it is slow).
+All computations use one thread (BLAS and torch) so that times compare.
+
+    python benchmarks/bench_robustness.py [--quick] [--autoattack middle]
+        [--repeats 1]
+        [--only REGEX]
 """
 
 import argparse
+import re
 import time
 import warnings
 
 import numpy as np
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from sklip.robustness import perturb
+from sklip import LipschitzMLPClassifier
+from sklip.lipschitz import as_network
+from sklip.robustness import certified_accuracy, perturb
 
-N_ITER = 20
+SKLIP_ATTACKS = ("auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", "fgsm")
+PEER_ATTACKS = ("PGD-20", "APGD-CE", "APGD-DLR", "AutoAttack")
 
 
 def median_time(func, repeats):
@@ -34,99 +53,322 @@ def median_time(func, repeats):
     return float(np.median(times)), result
 
 
-def data(n=1000):
+def digits_data(n_test=500):
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
-    return X[:n], y[:n], X, y
+    return X[:-n_test], y[:-n_test], X[-n_test:], y[-n_test:]
 
 
-def art_pgd(model, X, y, eps, norm, step, repeats):
-    """ART's PGD on the same model, or None when ART is not importable."""
+def cancer_data():
+    X, y = load_breast_cancer(return_X_y=True)
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(len(y))
+    X, y = X[perm], y[perm]
+    return X[:369], y[:369], X[369:], y[369:]
+
+
+def models(quick):
+    Xtr, ytr, Xte, yte = digits_data()
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        configs = [((64,), "none", 1e-4), ((64,), "spectral", 1.0)]
+        if not quick:
+            configs += [((64, 64), "none", 1e-4), ((64, 64), "spectral", 1.0)]
+        for hidden, penalty, alpha in configs:
+            model = LipschitzMLPClassifier(
+                hidden,
+                penalty=penalty,
+                alpha=alpha,
+                max_iter=200,
+                random_state=0,
+            ).fit(Xtr, ytr)
+            out.append((f"sklip {hidden} {penalty}", model, Xte, yte))
+        if not quick:
+            mlp = MLPClassifier((64,), max_iter=200, random_state=0).fit(Xtr, ytr)
+            out.append(("sklearn MLP (64,)", mlp, Xte, yte))
+        lr = LogisticRegression(max_iter=2000).fit(Xtr, ytr)
+        out.append(("LogisticRegression digits", lr, Xte, yte))
+        Ctr, ctr, Cte, cte = cancer_data()
+        pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(Ctr, ctr)
+        out.append(("LogisticRegression cancer", pipe, Cte, cte))
+    return out
+
+
+def radii(model, X, y, norm):
+    """Three radii per model and norm: quartiles of the exact (linear) or
+    certified L2 radius would be too small for MLPs, so use fractions of the
+    median distance at which a first attack breaks half of the samples."""
+    net = as_network(model)
+    if net.n_layers == 1:
+        d = exact_distance(net, X, y, norm)
+        q = np.quantile(d[np.isfinite(d) & (d > 0)], [0.25, 0.5, 0.75])
+        return [float(v) for v in q]
+    scale = 0.5 if norm == 2 else 0.5 / np.sqrt(X.shape[1])
+    if "spectral" in str(getattr(model, "penalty", "")):
+        scale *= 1.4
+    return [scale * f for f in (0.75, 1.0, 1.25)]
+
+
+def exact_distance(net, X, y, norm):
+    """Exact distance to the closest other class of a linear model (0 when
+    misclassified): ``min_j (f_y - f_j) / ||w_y - w_j||_*``."""
+    W, b = net.coefs[0], net.intercepts[0]
+    F = X @ W + b
+    dual = 1 if norm == np.inf else 2
+    if W.shape[1] == 1:
+        t = np.where(y == 1, 1.0, -1.0)
+        return np.maximum(t * F[:, 0], 0) / np.linalg.norm(W[:, 0], dual)
+    idx = np.searchsorted(np.unique(y), y)
+    rows = np.arange(len(y))
+    D = np.full(F.shape, np.inf)
+    with np.errstate(invalid="ignore"):  # j == y: 0 / 0, overwritten below
+        for j in range(W.shape[1]):
+            C = W[:, [j]] - W[:, idx]
+            D[:, j] = (F[rows, idx] - F[:, j]) / np.linalg.norm(C, dual, axis=0)
+    D[rows, idx] = np.inf
+    return np.maximum(D.min(axis=1), 0)
+
+
+# --------------------------------------------------------------------------
+# Peers: ART on a PyTorch copy of the network.
+
+
+def import_peers():
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from art.attacks.evasion import ProjectedGradientDescent
-            from art.estimators.classification.scikitlearn import (
-                ScikitlearnLogisticRegression,
+            import torch
+            from art.attacks.evasion import (
+                AutoAttack,
+                AutoProjectedGradientDescent,
+                DeepFool,
+                ProjectedGradientDescent,
             )
-    except ImportError:
-        return None
-    wrapped = ScikitlearnLogisticRegression(model)
-    attack = ProjectedGradientDescent(
-        wrapped,
-        norm=norm,
-        eps=eps,
-        eps_step=step,
-        max_iter=N_ITER,
-        num_random_init=1,
-        batch_size=len(X),
-        verbose=False,
+            from art.estimators.classification import PyTorchClassifier
+    except ImportError as exc:
+        return None, str(exc)
+    torch.set_num_threads(1)
+    return (
+        torch,
+        PyTorchClassifier,
+        ProjectedGradientDescent,
+        AutoProjectedGradientDescent,
+        AutoAttack,
+        DeepFool,
+    ), None
+
+
+def torch_copy(torch, net):
+    """The network view as a torch.nn.Sequential; a single binary logit z
+    becomes the two logits (0, z), which induce the same classifier."""
+    layers = []
+    for i, (W, b) in enumerate(zip(net.coefs, net.intercepts)):
+        W = np.asarray(W, dtype=np.float32)
+        b = np.asarray(b, dtype=np.float32)
+        if W.shape[1] == 1:
+            W = np.concatenate([np.zeros_like(W), W], axis=1)
+            b = np.concatenate([np.zeros(1, np.float32), b])
+        lin = torch.nn.Linear(*W.shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers.append(lin)
+        if i < net.n_layers - 1:
+            act = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[net.activation]
+            layers.append(act())
+    return torch.nn.Sequential(*layers).eval()
+
+
+def peer_attacks(peers, net, X, y_idx, eps, norm, autoattack):
+    torch, Classifier, PGD, APGD, AutoAttack, DeepFool = peers
+    model = torch_copy(torch, net)
+    n_classes = max(2, net.n_outputs)
+    clf = Classifier(
+        model,
+        loss=torch.nn.CrossEntropyLoss(),
+        input_shape=(X.shape[1],),
+        nb_classes=n_classes,
+        device_type="cpu",
     )
-    n_classes = len(model.classes_)
-    Y = np.eye(n_classes)[np.searchsorted(model.classes_, y)]
-    return median_time(lambda: attack.generate(X, Y), repeats)
+    Xf = X.astype(np.float32)
+    Y = np.eye(n_classes, dtype=np.float32)[y_idx]
+    attacks = {
+        "PGD-20": PGD(
+            clf, norm=norm, eps=eps, eps_step=2.5 * eps / 20, max_iter=20,
+            num_random_init=1, batch_size=len(X), verbose=False,
+        ),
+        "APGD-CE": APGD(
+            clf, norm=norm, eps=eps, eps_step=2 * eps, max_iter=100,
+            loss_type="cross_entropy", verbose=False,
+        ),
+    }  # fmt: skip
+    if n_classes >= 3:
+        attacks["APGD-DLR"] = APGD(
+            clf, norm=norm, eps=eps, eps_step=2 * eps, max_iter=100,
+            loss_type="difference_logits_ratio", verbose=False,
+        )  # fmt: skip
+    if autoattack:
+        # ART's default ensemble minus its SquareAttack, which ART restricts
+        # to image-shaped inputs.
+        stages = [
+            APGD(
+                clf, norm=norm, eps=eps, eps_step=2 * eps, max_iter=100,
+                loss_type=loss, verbose=False,
+            )
+            for loss in ("cross_entropy", "difference_logits_ratio")
+            if loss == "cross_entropy" or n_classes >= 3
+        ]  # fmt: skip
+        stages.append(DeepFool(clf, max_iter=100, epsilon=1e-3, verbose=False))
+        attacks["AutoAttack"] = AutoAttack(
+            clf, norm=norm, eps=eps, eps_step=2 * eps, attacks=stages
+        )
+    out = {}
+    for name, attack in attacks.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t, X_adv = median_time(lambda a=attack: a.generate(Xf, Y), 1)
+        X_adv = X_adv.astype(np.float64)
+        D = X_adv - X
+        size = np.abs(D).max(axis=1) if norm == np.inf else np.linalg.norm(D, axis=1)
+        # float32 rounding may leave the ball by a few ulps of |X|: accept
+        # it, but count in float64 on the sklip model (same predictions).
+        slack = 8 * float(np.spacing(np.float32(np.abs(X).max())))
+        assert np.all(size <= eps * (1 + 1e-5) + slack), name
+        out[name] = (X_adv, t)
+    return out
+
+
+# --------------------------------------------------------------------------
+
+
+def grid_search_cost():
+    """Fit time against robustness-scoring time in a grid search over a
+    sklip MLP on digits (default attack, L2 eps 0.5, 3 folds)."""
+    from sklearn.model_selection import GridSearchCV
+
+    from sklip.robustness import make_robustness_scorer
+
+    Xtr, ytr, _, _ = digits_data()
+    search = GridSearchCV(
+        LipschitzMLPClassifier((64,), random_state=0),
+        {"penalty": ["none", "spectral"], "alpha": [1e-3, 1.0]},
+        scoring={"robust": make_robustness_scorer(eps=0.5)},
+        refit=False,
+        cv=3,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(Xtr, ytr)
+    fit = np.mean(search.cv_results_["mean_fit_time"])
+    score = np.mean(search.cv_results_["mean_score_time"])
+    print(
+        f"\nGrid search (4 candidates x 3 folds, {len(Xtr) * 2 // 3} training "
+        f"samples): mean fit {fit:.3f} s, mean robust scoring {score:.3f} s "
+        f"(scoring / fit = {score / fit:.2f})"
+    )
+
+
+def robust_count(model, X, y, X_adv):
+    return int(np.sum((model.predict(X) == y) & (model.predict(X_adv) == y)))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--eps", type=float, default=1.0)
-    parser.add_argument("--norm", default="2", choices=["2", "inf"])
+    parser.add_argument("--quick", action="store_true", help="fewer models")
+    parser.add_argument(
+        "--autoattack",
+        choices=["none", "middle", "all"],
+        default="middle",
+        help="radii at which ART's (slow) AutoAttack runs",
+    )
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--only", default="", help="regex on model names")
     args = parser.parse_args()
-    norm = np.inf if args.norm == "inf" else 2
-    eps = args.eps if norm == 2 else args.eps / 8
-    step = 2.5 * eps / N_ITER
-    X, y, X_all, y_all = data()
+    peers, why = import_peers()
+    blas = [(i["internal_api"], i.get("architecture")) for i in threadpool_info()]
+    print(f"BLAS: {blas}; 1 thread everywhere; times are medians of {args.repeats}")
+    if peers is None:
+        print(f"torch / adversarial-robustness-toolbox not importable ({why}):")
+        print("no peer comparison.")
+    header = ["model", "norm", "eps", "clean", "cert", "exact"]
+    header += list(SKLIP_ATTACKS) + (list(PEER_ATTACKS) if peers else [])
+    rows, times = [], {}
+    with threadpool_limits(1):
+        for name, model, X, y in models(args.quick):
+            if not re.search(args.only, name):
+                continue
+            net = as_network(model)
+            y_idx = np.searchsorted(model.classes_, y)
+            for norm in (2, np.inf):
+                for k, eps in enumerate(radii(model, X, y, norm)):
+                    autoattack = args.autoattack == "all" or (
+                        args.autoattack == "middle" and k == 1
+                    )
+                    row = {
+                        "model": name,
+                        "norm": "L2" if norm == 2 else "Linf",
+                        "eps": f"{eps:.4g}",
+                        "clean": int(np.sum(model.predict(X) == y)),
+                        "cert": int(
+                            round(
+                                certified_accuracy(model, X, y, eps=eps, norm=norm)
+                                * len(y)
+                            )
+                        ),  # fmt: skip
+                        "exact": "-",
+                    }
+                    if net.n_layers == 1:
+                        d = exact_distance(net, X, y_idx, norm)
+                        row["exact"] = int(np.sum(d > eps))
+                    for attack in SKLIP_ATTACKS:
+                        t, X_adv = median_time(
+                            lambda a=attack, m=model, X=X, y=y, e=eps, p=norm: (
+                                perturb(m, X, y, eps=e, norm=p, attack=a,
+                                        random_state=0)
+                            ),
+                            args.repeats,
+                        )  # fmt: skip
+                        row[attack] = robust_count(model, X, y, X_adv)
+                        times.setdefault(attack, []).append(t)
+                        times.setdefault((name, attack), []).append(t)
+                    if peers:
+                        for peer, (X_adv, t) in peer_attacks(
+                            peers, net, X, y_idx, eps, norm, autoattack
+                        ).items():
+                            row[peer] = robust_count(model, X, y, X_adv)
+                            times.setdefault(peer, []).append(t)
+                            times.setdefault((name, peer), []).append(t)
+                    rows.append(row)
+                    print(" | ".join(str(row.get(h, "-")) for h in header), flush=True)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        mlp = MLPClassifier((256, 256), max_iter=30, random_state=0).fit(X_all, y_all)
-    logreg = LogisticRegression(max_iter=1000).fit(X_all, y_all)
+    print("\nRobust samples out of 500 (lower = stronger attack):\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(row.get(h, "-")) for h in header) + " |")
+    print("\nMedian time per call (ms):\n")
+    names = [a for a in list(SKLIP_ATTACKS) + list(PEER_ATTACKS) if a in times]
+    print("| attack | " + " | ".join(names) + " |")
+    print("|" + "---|" * (len(names) + 1))
     print(
-        f"PGD, {N_ITER} steps, {len(X)} samples, norm={args.norm}, eps={eps:g}, "
-        f"step={step:g}, median of {args.repeats} repeats"
+        "| all cases | "
+        + " | ".join(f"{np.median(times[a]) * 1e3:.1f}" for a in names)
+        + " |"
     )
-    print(f"\n  {'model / attack':36s} {'time':>9s}   robust acc   (clean)")
-    for name, model in [
-        ("MLP 64-256-256-10 / sklip", mlp),
-        ("LogisticRegression / sklip", logreg),
-    ]:
-        t, X_adv = median_time(
-            lambda m=model: perturb(
-                m,
-                X,
-                y,
-                eps=eps,
-                norm=norm,
-                n_iter=N_ITER,
-                step_size=step,
-                random_state=0,
-            ),
-            args.repeats,
-        )
-        acc = np.mean(model.predict(X_adv) == y)
-        print(
-            f"  {name:36s} {t * 1e3:7.1f} ms   {acc:10.4f}   ({model.score(X, y):.4f})"
-        )
-        if model is logreg:
-            t_sklip, acc_sklip = t, acc
-
-    art = art_pgd(logreg, X, y, eps, norm, step, args.repeats)
-    if art is None:
-        print("\n  adversarial-robustness-toolbox not importable: no comparison.")
-        return
-    t_art, X_art = art
-    D = X_art - X
-    dist = np.abs(D).max(axis=1) if norm == np.inf else np.linalg.norm(D, axis=1)
-    acc_art = np.mean(logreg.predict(X_art) == y)
-    print(
-        f"  {'LogisticRegression / ART PGD':36s} {t_art * 1e3:7.1f} ms   "
-        f"{acc_art:10.4f}   (max ||delta|| = {dist.max():.4g})"
-    )
-    print(
-        f"\n  time ART / sklip: {t_art / t_sklip:.1f}x; robust accuracy "
-        f"sklip {acc_sklip:.4f} vs ART {acc_art:.4f} (lower = stronger)"
-    )
+    if "APGD-CE" in times:
+        ratio = np.median(times["APGD-CE"]) / np.median(times["auto"])
+        print(f"\nTime peer APGD-CE / sklip auto (median over cases): {ratio:.1f}x")
+    worse = [
+        r for r in rows
+        if peers and "APGD-CE" in r
+        and r["auto"] > min(r[p] for p in ("PGD-20", "APGD-CE", "APGD-DLR") if p in r)
+    ]  # fmt: skip
+    print(f"Cases where sklip auto is above the best of peer PGD/APGD: {len(worse)}")
+    for r in worse:
+        print("   ", r)
+    with threadpool_limits(1):
+        grid_search_cost()
 
 
 if __name__ == "__main__":

@@ -28,12 +28,8 @@ import contextlib
 
 from sklearn import pipeline as _sk_pipeline
 
-from ._input_map import (
-    InputMap,
-    check_mappable_step,
-    handing_over,
-    handover_pending,
-)
+from ._input_map import InputMap, handing_over, handover_pending
+from ._step_maps import check_mappable_step
 from .lipschitz._view import _flatten
 from .neural_network._base import BaseLipschitzMLP
 

@@ -43,8 +43,20 @@ def _loss(model, X_adv, X, y=None):
     return make_objective(model, net, X, y)(net.forward(X_adv))
 
 
+ALL_ATTACKS = [
+    "noise",
+    "fgsm",
+    "pgd",
+    "apgd-ce",
+    "apgd-dlr",
+    "apgd-t",
+    "square",
+    "auto",
+]
+
+
 @pytest.mark.parametrize("case", CLASSIFIERS, ids=IDS)
-@pytest.mark.parametrize("attack", ["noise", "fgsm", "pgd"])
+@pytest.mark.parametrize("attack", ALL_ATTACKS)
 @pytest.mark.parametrize("norm", NORMS)
 def test_perturbation_within_ball_and_input_untouched(case, attack, norm):
     _, model, X, y = case
@@ -59,23 +71,33 @@ def test_perturbation_within_ball_and_input_untouched(case, attack, norm):
         np.testing.assert_allclose(_norms(X_adv - X, norm), eps, rtol=1e-12)
 
 
-@pytest.mark.parametrize("attack", ["noise", "fgsm", "pgd"])
+@pytest.mark.parametrize("attack", ALL_ATTACKS)
 @pytest.mark.parametrize("norm", NORMS)
 def test_clip_respected_with_scalar_and_per_feature_bounds(attack, norm):
     X, y = digits()
     model = mlp_digits()
     for clip in [(0.0, 16.0), (np.zeros(64), np.full(64, 16.0))]:
         X_adv = perturb(
-            model, X, y, eps=3.0, attack=attack, norm=norm, clip=clip, random_state=1
+            model,
+            X,
+            y,
+            eps=3.0,
+            attack=attack,
+            norm=norm,
+            clip=clip,
+            n_queries=200,
+            random_state=1,
         )
         assert X_adv.min() >= 0.0 and X_adv.max() <= 16.0
         assert np.all(_norms(X_adv - X, norm) <= 3.0 + 1e-12)
     # Pixels at 0 or 16 cannot move outward, so clipping must bind somewhere.
-    free = perturb(model, X, y, eps=3.0, attack=attack, norm=norm, random_state=1)
+    free = perturb(
+        model, X, y, eps=3.0, attack=attack, norm=norm, n_queries=200, random_state=1
+    )
     assert free.min() < 0.0 or free.max() > 16.0
 
 
-@pytest.mark.parametrize("attack", ["noise", "fgsm", "pgd"])
+@pytest.mark.parametrize("attack", ALL_ATTACKS)
 def test_eps_zero_returns_a_copy_of_X(attack):
     X, y = blobs(2)
     X_adv = perturb(logreg(), X, y, eps=0.0, attack=attack)
@@ -130,7 +152,7 @@ def test_pgd_keeps_the_worst_iterate_and_restart(norm):
     worse point, per sample: only true if the worst, not the last, is kept."""
     X, y = digits()
     model = mlp_digits()
-    kw = dict(eps=1.5, norm=norm, step_size=0.4, random_state=0)
+    kw = dict(eps=1.5, norm=norm, attack="pgd", step_size=0.4, random_state=0)
     short = _loss(model, perturb(model, X, y, n_iter=5, **kw), X, y)
     long = _loss(model, perturb(model, X, y, n_iter=15, **kw), X, y)
     more = _loss(model, perturb(model, X, y, n_iter=5, n_restarts=3, **kw), X, y)
@@ -175,7 +197,7 @@ def test_binary_linear_fgsm_is_the_exact_attack():
     np.testing.assert_array_equal(flipped[correct & far], (dist < eps)[correct & far])
 
 
-@pytest.mark.parametrize("attack", ["fgsm", "pgd"])
+@pytest.mark.parametrize("attack", ["fgsm", "pgd", "apgd-ce", "square", "auto"])
 def test_regressor_attack_increases_error(attack):
     X, y = regression()
     for model in (mlp_regressor(), ridge()):
@@ -193,7 +215,7 @@ def test_noise_attack_is_black_box():
     tree = DecisionTreeClassifier(random_state=0).fit(X, y)
     X_adv = perturb(tree, X, y, eps=0.5, attack="noise", n_restarts=3, random_state=0)
     assert np.all(_norms(X_adv - X, 2) <= 0.5 + 1e-12)
-    with pytest.raises(TypeError, match="attack='noise'"):
+    with pytest.raises(TypeError, match="attack='auto'"):
         perturb(tree, X, y, eps=0.5, attack="pgd")
 
 

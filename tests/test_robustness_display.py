@@ -32,38 +32,38 @@ def test_from_estimator_computes_and_plots(pyplot):
     model = mlp_digits()
     eps = [0.0, 1.0, 2.0, 4.0]
     display = RobustnessCurveDisplay.from_estimator(model, X, y, eps=eps)
-    assert list(display.scores) == ["noise", "pgd", "certified"]
+    assert list(display.scores) == ["noise", "auto", "certified"]
     np.testing.assert_array_equal(
-        display.scores["pgd"], robust_accuracy(model, X, y, eps=eps, random_state=0)
+        display.scores["auto"], robust_accuracy(model, X, y, eps=eps, random_state=0)
     )
     np.testing.assert_array_equal(
         display.scores["certified"], certified_accuracy(model, X, y, eps=eps)
     )
     assert len(display.lines_) == 3
     np.testing.assert_array_equal(display.lines_[1].get_xdata(), eps)
-    np.testing.assert_array_equal(display.lines_[1].get_ydata(), display.scores["pgd"])
+    np.testing.assert_array_equal(display.lines_[1].get_ydata(), display.scores["auto"])
     assert display.ax_.figure is display.figure_
     assert "raw input units" in display.ax_.get_xlabel()
     assert display.lines_[0].get_label() == "MLPClassifier (noise)"
     # Certified <= PGD <= noise on every radius.
-    assert np.all(display.scores["certified"] <= display.scores["pgd"])
-    assert np.all(display.scores["pgd"] <= display.scores["noise"])
+    assert np.all(display.scores["certified"] <= display.scores["auto"])
+    assert np.all(display.scores["auto"] <= display.scores["noise"])
 
 
 def test_several_models_share_an_axis(pyplot):
     X, y = blobs(2)
     _, ax = pyplot.subplots()
     a = RobustnessCurveDisplay.from_estimator(
-        logreg(), X, y, eps=[0, 0.5], attacks=("pgd",), ax=ax, name="A"
+        logreg(), X, y, eps=[0, 0.5], attacks=("auto",), ax=ax, name="A"
     )
     b = RobustnessCurveDisplay.from_estimator(
-        logreg(), X, y, eps=[0, 0.5], attacks=("fgsm", "pgd"), ax=ax, name="B"
+        logreg(), X, y, eps=[0, 0.5], attacks=("fgsm", "auto"), ax=ax, name="B"
     )
     assert a.ax_ is b.ax_ is ax
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "A (pgd)",
+        "A (auto)",
         "B (fgsm)",
-        "B (pgd)",
+        "B (auto)",
     ]
     # One colour per model, one line style per attack.
     assert b.lines_[0].get_color() == b.lines_[1].get_color()
@@ -73,11 +73,11 @@ def test_several_models_share_an_axis(pyplot):
 def test_plot_from_stored_data_and_default_eps(pyplot):
     display = RobustnessCurveDisplay(
         eps=np.array([0.0, 1.0]),
-        scores={"pgd": np.array([0.9, 0.5])},
+        scores={"auto": np.array([0.9, 0.5])},
         norm=np.inf,
     )
     assert display.plot(name="net") is display
-    assert display.lines_[0].get_label() == "net (pgd)"
+    assert display.lines_[0].get_label() == "net (auto)"
     assert "Linf" in display.ax_.get_xlabel()
     X, y = blobs(2)
     d = RobustnessCurveDisplay.from_estimator(logreg(), X, y, attacks=("noise",))
@@ -87,17 +87,17 @@ def test_plot_from_stored_data_and_default_eps(pyplot):
 def test_regressor_curve(pyplot):
     X, y = regression()
     d = RobustnessCurveDisplay.from_estimator(
-        ridge(), X, y, eps=[0, 0.5], attacks=("pgd",)
+        ridge(), X, y, eps=[0, 0.5], attacks=("auto",)
     )
     assert d.score_name == "R2"
     np.testing.assert_array_equal(
-        d.scores["pgd"], robust_r2(ridge(), X, y, eps=[0, 0.5], random_state=0)
+        d.scores["auto"], robust_r2(ridge(), X, y, eps=[0, 0.5], random_state=0)
     )
     with pytest.raises(ValueError, match="attacks"):
         RobustnessCurveDisplay.from_estimator(ridge(), X, y, eps=[0, 0.5])
 
 
-@pytest.mark.parametrize("attacks", [("pgd", "magic"), "pgd", ()])
+@pytest.mark.parametrize("attacks", [("auto", "magic"), "auto", ()])
 def test_bad_attacks(pyplot, attacks):
     X, y = blobs(2)
     with pytest.raises(ValueError, match="attack"):
@@ -111,6 +111,6 @@ def test_without_matplotlib_a_clear_import_error(monkeypatch):
     X, y = blobs(2)
     with pytest.raises(ImportError, match=r"pip install sklip\[plot\]"):
         RobustnessCurveDisplay.from_estimator(logreg(), X, y, eps=[0, 1])
-    display = RobustnessCurveDisplay(eps=np.array([0.0]), scores={"pgd": [1.0]})
+    display = RobustnessCurveDisplay(eps=np.array([0.0]), scores={"auto": [1.0]})
     with pytest.raises(ImportError, match=r"pip install sklip\[plot\]"):
         display.plot()

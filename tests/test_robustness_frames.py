@@ -373,7 +373,11 @@ def test_non_affine_column_needs_noise_or_features():
     )
     model = make_pipeline(ct, LogisticRegression()).fit(df, y)
     with pytest.raises(TypeError, match="'x3'.*columntransformer__log.*noise"):
-        perturb(model, df, y, eps=0.5)
+        perturb(model, df, y, eps=0.5, attack="pgd")
+    # The default attack falls back to Square Attack on the scores.
+    X_auto = perturb(model, df, y, eps=0.5, n_queries=50, random_state=0)
+    assert (X_auto["x3"] != df["x3"]).any()
+    assert (X_auto["region"] == df["region"]).all()
     with pytest.raises(TypeError, match="'x3'.*columntransformer__log"):
         certified_accuracy(model, df, y, eps=0.5)
     # Held out of features: fine; the black-box attack may move it.

@@ -2,14 +2,26 @@
 
 All attacks work in the *raw* input space: the network view of a Pipeline
 folds its affine preprocessing into the first layer, so ``eps`` is measured in
-the units of the data given to ``fit``/``predict``.
+the units of the data given to ``fit``/``predict``. The engines live in their
+own modules (:mod:`._apgd`, :mod:`._square`, :mod:`._linear`,
+:mod:`._geometry`); this one holds PGD, FGSM, noise, the ensemble and the
+public entry point.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import is_classifier
 
 from .._validation import check_count
+from ._apgd import Evaluator, apgd, apgd_targeted
 from ._common import (
+    AUTO_STAGES,
+    BLACK_BOX,
+    DEFAULT_N_ITER,
+    DEFAULT_N_QUERIES,
+    DEFAULT_N_TARGETS,
+    N_QUERIES_BLACK_BOX,
+    N_QUERIES_CHECK,
     Inputs,
     check_attack,
     check_eps,
@@ -21,107 +33,37 @@ from ._common import (
     make_rng,
     scaled_row_norms,
 )
-from ._objectives import make_objective
+from ._geometry import (
+    ascent_direction,
+    project,
+    random_in_ball,
+    random_on_sphere,
+)
+from ._linear import linear_attack
+from ._objectives import make_objective, make_score_objective
+from ._square import square
 
 
 def attack_inputs(estimator, X, features, *, attack):
-    """:class:`Inputs` for ``attack``; for gradient attacks a ``TypeError``
-    suggesting the black-box ``attack="noise"`` when there is no network view."""
+    """:class:`Inputs` for ``attack``. Gradient attacks need a network view
+    (a ``TypeError`` suggesting a black-box attack otherwise); ``"auto"`` and
+    ``"square"`` use it when there is one and fall back to scores."""
     if attack == "noise":
         return Inputs(estimator, X, features, gradients=False)
     try:
         return Inputs(estimator, X, features, gradients=True)
     except TypeError as exc:
+        if attack in BLACK_BOX:
+            return Inputs(estimator, X, features, gradients=False)
         raise TypeError(
             f"attack={attack!r} needs input gradients, but "
             f"{type(estimator).__name__} has no network view ({exc}). "
-            "Use attack='noise' for a black-box perturbation."
+            "Use attack='auto' or 'square' (score-based black box) or 'noise'."
         ) from exc
 
 
 # --------------------------------------------------------------------------
-# Geometry: directions, projections and random points for the L2/Linf balls.
-
-
-def _row_norms(A, norm):
-    # Scaled before squaring: the L2 norm of a huge perturbation overflows.
-    return scaled_row_norms(A, norm)
-
-
-def _ascent_direction(g, norm):
-    """Steepest-ascent unit direction for ``g`` in the given norm: sign for
-    Linf, normalised gradient for L2 (zero where the gradient vanishes)."""
-    if norm == np.inf:
-        return np.sign(g)
-    n = _row_norms(g, 2)[:, None]
-    return np.divide(g, n, out=np.zeros_like(g), where=n > 0)
-
-
-def _project(X, X_adv, eps, norm, clip):
-    """Project ``X_adv`` (in place) onto the eps-ball around ``X``, then into
-    the box ``clip``. Clipping to a box that contains ``X`` moves every
-    coordinate towards ``X``, so it never leaves the ball again."""
-    delta = X_adv - X
-    # Only rows outside the ball are rewritten: rows inside stay bitwise
-    # unchanged, so projecting a feasible point (e.g. a given start) is exact.
-    outside = _row_norms(delta, norm) > eps
-    if np.any(outside):
-        d = delta[outside]
-        if norm == np.inf:
-            np.clip(d, -eps, eps, out=d)
-        else:
-            d *= eps / _row_norms(d, 2)[:, None]
-        X_adv[outside] = X[outside] + d
-    if clip is not None:
-        np.clip(X_adv, clip[0], clip[1], out=X_adv)
-    return X_adv
-
-
-def _random_in_ball(rng, shape, eps, norm):
-    """Uniform draw from the eps-ball (PGD's random start)."""
-    if norm == np.inf:
-        return rng.uniform(-eps, eps, size=shape)
-    return _random_on_sphere(rng, shape, eps, 2) * rng.uniform(size=(shape[0], 1)) ** (
-        1.0 / shape[1]
-    )
-
-
-def _random_on_sphere(rng, shape, eps, norm):
-    """Uniform draw from the eps-sphere (the noise attack)."""
-    n, d = shape
-    if norm == np.inf:
-        # The Linf sphere is the cube's surface: its 2d faces have equal area,
-        # so pick a face uniformly, then a point uniformly on it.
-        U = rng.uniform(-eps, eps, size=shape)
-        U[np.arange(n), rng.integers(d, size=n)] = eps * rng.choice([-1.0, 1.0], n)
-        return U
-    G = rng.standard_normal(size=shape)
-    nrm = _row_norms(G, 2)[:, None]
-    return np.divide(G, nrm, out=np.zeros_like(G), where=nrm > 0) * eps
-
-
-# --------------------------------------------------------------------------
-# The attacks proper, on a network view and an objective.
-
-
-class _Evaluator:
-    """Forward/backward through a network with buffers allocated once."""
-
-    def __init__(self, network, n_samples):
-        self.network = network
-        # float64 throughout: the attack's bookkeeping (projections, the
-        # worst-point comparison) should not depend on the model's dtype.
-        self.activations, self.deltas = network.allocate(n_samples, np.float64)
-        self.grad = np.empty((n_samples, network.n_features_in))
-
-    def loss(self, objective, X):
-        return objective(self.network.forward(X, self.activations))
-
-    def loss_and_grad(self, objective, X):
-        F = self.network.forward(X, self.activations)
-        loss = objective(F, self.deltas[-1])
-        self.network.backward(X, self.activations, self.deltas, input_grad=self.grad)
-        return loss, self.grad
+# White-box attacks on a network view and an objective.
 
 
 def _fgsm_gradient(network, objective, X, evaluator):
@@ -130,7 +72,7 @@ def _fgsm_gradient(network, objective, X, evaluator):
     direction of largest first-order output change: ``J^T u`` with ``u`` the
     top left singular vector of the Jacobian ``J``."""
     if not objective.from_clean:
-        return evaluator.loss_and_grad(objective, X)[1]
+        return evaluator.loss_and_grad(objective, X)[1].copy()
     J = network.jacobian(X)  # (n, n_outputs, n_features)
     if objective.link == "exp":
         J *= objective.target[:, :, None]  # Jacobian of exp(f): diag(exp f) J
@@ -141,14 +83,13 @@ def _fgsm_gradient(network, objective, X, evaluator):
 
 
 def fgsm(network, objective, X, *, eps, norm, clip, mask=None):
-    """One step of size ``eps`` along the ascent direction of the loss.
-    ``mask`` (bool over the columns of ``X``): only those move."""
-    evaluator = _Evaluator(network, X.shape[0])
+    """One step of size ``eps`` along the ascent direction of the loss."""
+    evaluator = Evaluator(network, X.shape[0])
     g = _fgsm_gradient(network, objective, X, evaluator)
     if mask is not None:
         g[:, ~mask] = 0.0
-    X_adv = X + eps * _ascent_direction(g, norm)
-    return _project(X, X_adv, eps, norm, clip)
+    X_adv = X + eps * ascent_direction(g, norm)
+    return project(X, X_adv, eps, norm, clip)
 
 
 def pgd(
@@ -167,15 +108,14 @@ def pgd(
     mask=None,
 ):
     """Projected gradient ascent; the worst point over the clean point and all
-    iterates of all restarts wins. ``mask`` (bool over the columns of ``X``):
-    only those move (random starts and steps are zero elsewhere).
+    iterates of all restarts wins.
 
     ``start`` (private, for tests and composition) replaces the random start
     of the first restart, e.g. with the FGSM point: since every iterate,
     including the start, is a candidate, PGD then never finds less than it.
     """
     n, d = X.shape
-    evaluator = _Evaluator(network, n)
+    evaluator = Evaluator(network, n)
     # The clean point is a candidate too (delta = 0 is in the ball): on a
     # non-convex loss every iterate of an unlucky random start can be better
     # for the model than not perturbing at all.
@@ -184,12 +124,9 @@ def pgd(
     for restart in range(n_restarts):
         if restart == 0 and start is not None:
             X_adv = np.array(start, dtype=np.float64, copy=True)
-        elif mask is None:
-            X_adv = X + _random_in_ball(rng, (n, d), eps, norm)
         else:
-            X_adv = X.copy()
-            X_adv[:, mask] += _random_in_ball(rng, (n, int(mask.sum())), eps, norm)
-        _project(X, X_adv, eps, norm, clip)
+            X_adv = X + random_in_ball(rng, (n, d), eps, norm, mask)
+        project(X, X_adv, eps, norm, clip)
         for it in range(n_iter + 1):
             if it == n_iter:
                 loss = evaluator.loss(objective, X_adv)
@@ -203,8 +140,70 @@ def pgd(
             if it < n_iter:
                 if mask is not None:
                     g[:, ~mask] = 0.0
-                X_adv += step_size * _ascent_direction(g, norm)
-                _project(X, X_adv, eps, norm, clip)
+                X_adv += step_size * ascent_direction(g, norm)
+                project(X, X_adv, eps, norm, clip)
+    return best
+
+
+def ensemble(
+    network,
+    objective,
+    X,
+    *,
+    eps,
+    norm,
+    n_iter,
+    n_restarts,
+    n_targets,
+    n_queries,
+    clip,
+    rng,
+    score=None,
+    start=None,
+    mask=None,
+    stages=AUTO_STAGES,
+    exact=True,
+):
+    """Run ``stages`` in turn, each on the samples still unbroken, keeping
+    the worst point per sample. With ``exact``, a network of one affine
+    layer gets the closed-form worst point instead. Without a network only
+    the black-box stage (``"square"``, querying ``score``) runs."""
+    if exact and network is not None and network.n_layers == 1:
+        found = linear_attack(
+            network, objective, X, eps=eps, norm=norm, clip=clip, mask=mask
+        )
+        if found is not None:
+            return found
+    best = X.copy()
+    box = dict(eps=eps, norm=norm, clip=clip, rng=rng, mask=mask)
+    if network is None:
+        best_val = objective(score(X, np.arange(X.shape[0])))
+        if "square" in stages:
+            square(score, objective, X, best, best_val, n_queries=n_queries, **box)
+        return best
+    evaluator = Evaluator(network, X.shape[0])
+    best_val = evaluator.loss(objective, X)
+    if start is None and objective.from_clean:
+        # The squared deviation from the clean prediction has no gradient at
+        # the clean point: start from the first-order worst direction.
+        start = fgsm(network, objective, X, eps=eps, norm=norm, clip=clip, mask=mask)
+    for stage in stages:
+        if stage in ("apgd-ce", "apgd-dlr"):
+            apgd(
+                evaluator, objective, X, best, best_val, loss=stage[5:],
+                n_iter=n_iter, n_restarts=n_restarts, start=start, **box,
+            )  # fmt: skip
+        elif stage == "apgd-t":
+            apgd_targeted(
+                evaluator, objective, X, best, best_val, n_targets=n_targets,
+                n_iter=n_iter, n_restarts=1, **box,
+            )  # fmt: skip
+        elif stage == "square" and (objective.classifies or len(stages) == 1):
+            # Gradient-free: catches what gradient masking hides from APGD.
+            square(
+                lambda P, rows: evaluator.outputs(P), objective, X, best, best_val,
+                n_queries=n_queries, **box,
+            )  # fmt: skip
     return best
 
 
@@ -220,17 +219,19 @@ def noise(
     rng,
     predict=None,
     clean_prediction=None,
+    mask=None,
 ):
     """Random points on the eps-sphere (black box: only ``predict`` is used,
     and only to pick the worst of several restarts). ``predict`` maps points
     like ``X`` to predictions (default ``estimator.predict``), e.g. through
     the columns held fixed around them; ``clean_prediction`` is its value at
-    ``X`` when already known."""
+    ``X`` when already known. ``mask`` (bool over the columns of ``X``):
+    only those move."""
     predict = estimator.predict if predict is None else predict
 
     def draw():
-        return _project(
-            X, X + _random_on_sphere(rng, X.shape, eps, norm), eps, norm, clip
+        return project(
+            X, X + random_on_sphere(rng, X.shape, eps, norm, mask), eps, norm, clip
         )
 
     X_adv = draw()
@@ -265,17 +266,64 @@ def noise(
 # Public entry point.
 
 
+def _assemble_rows(inputs, P, rows):
+    """The model inputs of the samples ``rows`` with their perturbed columns
+    set to ``P``, in the type the user gave (Square Attack queries only the
+    samples it is still working on)."""
+    if rows.size == inputs.n_samples:
+        return inputs.assemble(P)
+    X, cols = inputs.X, inputs.columns
+    if hasattr(X, "iloc"):
+        out = X.iloc[rows].copy()
+        for k, j in enumerate(cols):
+            out.isetitem(int(j), P[:, k])
+        return out
+    if sp.issparse(X):
+        out = X.tocsr()[rows].toarray().astype(np.float64)
+        out[:, cols] = P
+        return sp.csr_matrix(out).asformat(X.format)
+    out = X[rows].astype(np.float64) if X.dtype.kind in "iufb" else X[rows].copy()
+    out[:, cols] = P
+    return out
+
+
+def _score_function(estimator, inputs):
+    """The black-box scores of ``estimator`` as a function of the perturbed
+    columns: ``decision_function`` when it has one (its argmax is the
+    prediction), else ``predict_proba``, and ``predict`` for regressors."""
+    if not is_classifier(estimator):
+        method = estimator.predict
+    elif hasattr(estimator, "decision_function"):
+        method = estimator.decision_function
+    elif hasattr(estimator, "predict_proba"):
+        method = estimator.predict_proba
+    else:
+        raise TypeError(
+            f"{type(estimator).__name__} has neither decision_function nor "
+            "predict_proba: a score-based attack cannot rank candidate points. "
+            "Use attack='noise'."
+        )
+
+    def score(P, rows):
+        S = np.asarray(method(_assemble_rows(inputs, P, rows)), dtype=np.float64)
+        return S.reshape(P.shape[0], -1)
+
+    return score
+
+
 def perturb(
     estimator,
     X,
     y=None,
     *,
     eps,
-    attack="pgd",
+    attack="auto",
     norm=2,
-    n_iter=20,
+    n_iter=None,
     step_size=None,
     n_restarts=1,
+    n_targets=DEFAULT_N_TARGETS,
+    n_queries=DEFAULT_N_QUERIES,
     clip=None,
     random_state=None,
     features=None,
@@ -286,10 +334,11 @@ def perturb(
     Parameters
     ----------
     estimator : fitted estimator
-        A classifier or regressor. Gradient attacks (``"fgsm"``, ``"pgd"``)
-        need a network view (:func:`sklip.lipschitz.as_network`): sklip and
-        scikit-learn MLPs, linear models and Pipelines of affine
-        preprocessing ending in one. ``"noise"`` works for any estimator.
+        A classifier or regressor. Gradient attacks (``"apgd-ce"``,
+        ``"apgd-dlr"``, ``"apgd-t"``, ``"pgd"``, ``"fgsm"``) need a network
+        view (:func:`sklip.lipschitz.as_network`): sklip and scikit-learn
+        MLPs, linear models and Pipelines of affine preprocessing ending in
+        one. ``"auto"``, ``"square"`` and ``"noise"`` work for any estimator.
     X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
         Clean inputs, in the raw units given to ``predict``. Never modified.
         Handed to the model in the type and column order given (a DataFrame
@@ -301,30 +350,50 @@ def perturb(
         predictions (as ``predict`` returns them, ties included).
     eps : float
         Radius of the perturbation ball, ``>= 0``, in raw input units.
-    attack : {"pgd", "fgsm", "noise"}, default="pgd"
-        ``"noise"``: a uniformly random point on the eps-sphere.
-        ``"fgsm"``: one step of length ``eps`` along the signed (Linf) or
-        normalised (L2) input gradient of the loss (Goodfellow et al., 2015).
-        ``"pgd"``: projected gradient ascent from a random start in the ball
-        (Madry et al., 2018), keeping per sample the worst point over all
-        iterates and restarts (and the clean point itself, so PGD never
-        returns a point better for the model than ``X``).
+    attack : {"auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", \
+            "fgsm", "noise"}, default="auto"
+        ``"auto"``: exact on models whose network view is a single affine
+        layer (linear models, pipelines folding to one); otherwise an
+        ensemble in the spirit of AutoAttack (Croce & Hein, 2020): APGD-CE,
+        then APGD-T, then Square Attack, each stage on the samples it has not
+        broken yet. Without a network view, Square Attack alone.
+        ``"apgd-ce"`` / ``"apgd-dlr"``: APGD with the cross-entropy / the
+        difference of logits ratio loss (margin with fewer than 3 classes).
+        ``"apgd-t"``: targeted APGD towards the ``n_targets`` classes ranked
+        highest after the label at the clean point (margin loss).
+        ``"square"``: Square Attack (Andriushchenko et al., 2020), querying
+        only scores (the network's raw outputs, else ``decision_function`` or
+        ``predict_proba``; ``predict`` for regressors).
+        ``"pgd"``: projected gradient ascent with a fixed step from a random
+        start (Madry et al., 2018). ``"fgsm"``: one step of length ``eps``
+        (Goodfellow et al., 2015). ``"noise"``: a uniformly random point on
+        the eps-sphere.
     norm : {2, np.inf}, default=2
         Norm of the perturbation ball.
-    n_iter : int, default=20
-        PGD steps per restart.
+    n_iter : int, default=None
+        Steps per restart (and per target): ``None`` means 50 for APGD and
+        20 for PGD.
     step_size : float, default=None
         PGD step length; ``None`` means ``2.5 * eps / n_iter`` (Madry et al.).
+        APGD adapts its own step.
     n_restarts : int, default=1
-        Independent starts (PGD) or random draws (noise); the worst is kept.
+        Starts of APGD-CE / PGD (APGD's first from the clean point, the
+        others random) or random draws (noise); the worst point is kept.
+    n_targets : int, default=9
+        Target classes of APGD-T (all others for up to 10 classes).
+    n_queries : int, default=None
+        Query budget of Square Attack (score evaluations per sample).
+        ``None``: 1000 when Square Attack is the attack (``"square"``, or
+        ``"auto"`` on a model without a network view), 250 when it checks
+        for gradient masking after APGD in ``"auto"``.
     clip : tuple (low, high), default=None
         Bounds (scalars or arrays of shape (n_features,)) the perturbed points
         must respect, e.g. ``(0, 16)`` for pixel intensities. ``X`` must lie
         within them (in the perturbed columns). Use ``-np.inf``/``np.inf``
         for a missing bound.
     random_state : int, RandomState, Generator or None, default=None
-        Seed of the random starts and noise. An int gives identical draws on
-        every call.
+        Seed of the random starts, windows and noise. An int gives identical
+        draws on every call.
     features : str, int, array-like of str, int or bool, default=None
         Columns to perturb: names (of a DataFrame ``X`` or the model's
         ``feature_names_in_``), integer indices or a boolean mask. The other
@@ -350,19 +419,25 @@ def perturb(
 
     Notes
     -----
-    The loss is the margin ``max_{i != y} f_i(x) - f_y(x)`` of the raw logits
-    for multiclass models, the signed logit for binary single-logit models
-    (positive once the label flips), and the squared error against ``y`` (or
-    the clean prediction) for regressors. FGSM against the clean prediction of
-    a regressor, whose gradient vanishes there, steps along the direction of
-    largest first-order output change instead.
+    Every attack except ``"fgsm"`` and ``"noise"`` keeps, per sample, the
+    worst point found over the clean point, all iterates, restarts, targets
+    and stages, "worst" meaning the largest margin ``max_{i != y} f_i(x) -
+    f_y(x)`` of the raw logits (multiclass), the signed logit (binary single
+    logit; positive once the label flips) or the squared error against ``y``
+    or the clean prediction (regressors). APGD, Square Attack and the
+    ensemble stop attacking a sample once its label has flipped.
 
     References
     ----------
-    .. [1] I. Goodfellow, J. Shlens, C. Szegedy. "Explaining and Harnessing
-       Adversarial Examples". ICLR 2015.
-    .. [2] A. Madry, A. Makelov, L. Schmidt, D. Tsipras, A. Vladu. "Towards
+    .. [1] F. Croce, M. Hein. "Reliable evaluation of adversarial robustness
+       with an ensemble of diverse parameter-free attacks". ICML 2020.
+    .. [2] M. Andriushchenko, F. Croce, N. Flammarion, M. Hein. "Square
+       Attack: a query-efficient black-box adversarial attack via random
+       search". ECCV 2020.
+    .. [3] A. Madry, A. Makelov, L. Schmidt, D. Tsipras, A. Vladu. "Towards
        Deep Learning Models Resistant to Adversarial Attacks". ICLR 2018.
+    .. [4] I. Goodfellow, J. Shlens, C. Szegedy. "Explaining and Harnessing
+       Adversarial Examples". ICLR 2015.
 
     Examples
     --------
@@ -371,15 +446,24 @@ def perturb(
     >>> from sklip.robustness import perturb
     >>> X = np.array([[-2.0, 0.0], [-1.0, 0.5], [1.0, -0.5], [2.0, 0.0]])
     >>> clf = LogisticRegression().fit(X, [0, 0, 1, 1])
-    >>> X_adv = perturb(clf, X, eps=0.5, attack="pgd", random_state=0)
-    >>> bool(np.all(np.linalg.norm(X_adv - X, axis=1) <= 0.5 + 1e-12))
+    >>> X_adv = perturb(clf, X, eps=1.5, random_state=0)
+    >>> bool(np.all(np.linalg.norm(X_adv - X, axis=1) <= 1.5 + 1e-12))
+    True
+    >>> w, b = clf.coef_[0], clf.intercept_[0]
+    >>> dist = np.abs(X @ w + b) / np.linalg.norm(w)  # to the decision boundary
+    >>> flipped = clf.predict(X_adv) != clf.predict(X)
+    >>> bool(np.all(flipped == (dist < 1.5)))  # linear models: exact attack
     True
     """
     eps = check_eps(eps)
     attack = check_attack(attack)
     norm = check_norm(norm)
-    n_iter = check_count(n_iter, "n_iter")
+    if n_iter is not None:
+        n_iter = check_count(n_iter, "n_iter")
     n_restarts = check_count(n_restarts, "n_restarts")
+    n_targets = check_count(n_targets, "n_targets")
+    if n_queries is not None:
+        n_queries = check_count(n_queries, "n_queries")
     step_size = check_step_size(step_size)
     rng = make_rng(random_state)
     inputs = attack_inputs(estimator, X, features, attack=attack)
@@ -417,12 +501,46 @@ def perturb(
         if not np.all(np.isfinite(Xs_adv)):
             raise _overflow_error(eps)
         return inputs.assemble(Xs_adv)
+    stages = {
+        "auto": AUTO_STAGES,
+        "apgd-ce": ("apgd-ce",),
+        "apgd-dlr": ("apgd-dlr",),
+        "apgd-t": ("apgd-t",),
+        "square": ("square",),
+    }.get(attack)
+    if inputs.view is None:
+        # No network view: Square Attack on the model's scores alone.
+        if eps == 0:
+            return inputs.assemble(Xs)
+        score = _score_function(estimator, inputs)
+        objective = make_score_objective(
+            estimator,
+            score(Xs, np.arange(Xs.shape[0])),
+            Xs,
+            own if classifier and y is None else y,
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            Xs_adv = ensemble(
+                None, objective, Xs, eps=eps, norm=norm, n_iter=1, n_restarts=1,
+                n_targets=1, clip=clip, rng=rng, score=score, stages=stages,
+                n_queries=N_QUERIES_BLACK_BOX if n_queries is None else n_queries,
+            )  # fmt: skip
+        if not np.all(np.isfinite(Xs_adv)):
+            raise _overflow_error(eps)
+        return inputs.assemble(Xs_adv)
     network, Z, mask = inputs.attack_space()
     if y is None and classifier:
         y = own
     objective = make_objective(estimator, network, Z, y)
+    if attack == "apgd-t" and objective.kind == "squared":
+        raise ValueError(
+            "attack='apgd-t' targets classes; use 'apgd-ce' or 'auto' for the "
+            f"regressor {type(estimator).__name__}."
+        )
     if eps == 0:
         return inputs.assemble(Xs)
+    if n_queries is None:
+        n_queries = N_QUERIES_BLACK_BOX if attack == "square" else N_QUERIES_CHECK
     k = inputs.columns.size
     if clip is not None and mask is not None:
         pad = np.full(Z.shape[1] - k, np.inf)
@@ -441,62 +559,48 @@ def perturb(
     with np.errstate(over="ignore", invalid="ignore"):
         # An eps near the float range overflows somewhere in the attack; the
         # result is checked below and rejected with a clear error.
-        Z_adv = _run(
-            attack,
-            network,
-            objective,
-            Z,
-            eps,
-            norm,
-            n_iter,
-            step_size,
-            n_restarts,
-            clip,
-            rng,
-            start,
-            mask,
-        )
+        if attack == "fgsm":
+            Z_adv = fgsm(
+                network, objective, Z, eps=eps, norm=norm, clip=clip, mask=mask
+            )
+        elif attack == "pgd":
+            n_iter = 20 if n_iter is None else n_iter
+            Z_adv = pgd(
+                network,
+                objective,
+                Z,
+                eps=eps,
+                norm=norm,
+                n_iter=n_iter,
+                step_size=2.5 * eps / n_iter if step_size is None else step_size,
+                n_restarts=n_restarts,
+                clip=clip,
+                rng=rng,
+                start=start,
+                mask=mask,
+            )
+        else:
+            Z_adv = ensemble(
+                network,
+                objective,
+                Z,
+                eps=eps,
+                norm=norm,
+                n_iter=DEFAULT_N_ITER if n_iter is None else n_iter,
+                n_restarts=n_restarts,
+                n_targets=n_targets,
+                n_queries=n_queries,
+                clip=clip,
+                rng=rng,
+                start=start,
+                mask=mask,
+                stages=stages,
+                exact=attack == "auto",
+            )
         finite = np.all(np.isfinite(network.forward(Z_adv)))
     if not finite:
         raise _overflow_error(eps)
     return inputs.assemble(Z_adv[:, :k])
-
-
-def _run(
-    attack,
-    network,
-    objective,
-    Z,
-    eps,
-    norm,
-    n_iter,
-    step_size,
-    n_restarts,
-    clip,
-    rng,
-    start,
-    mask,
-):
-    if attack == "fgsm":
-        Z_adv = fgsm(network, objective, Z, eps=eps, norm=norm, clip=clip, mask=mask)
-    else:
-        if step_size is None:
-            step_size = 2.5 * eps / n_iter
-        Z_adv = pgd(
-            network,
-            objective,
-            Z,
-            eps=eps,
-            norm=norm,
-            n_iter=n_iter,
-            step_size=step_size,
-            n_restarts=n_restarts,
-            clip=clip,
-            rng=rng,
-            start=start,
-            mask=mask,
-        )
-    return Z_adv
 
 
 def _overflow_error(eps):

@@ -23,7 +23,19 @@ from .._validation import (
 )
 from ..lipschitz._view import ModelView, preprocessing_map
 
-ATTACKS = ("noise", "fgsm", "pgd")
+ATTACKS = ("auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", "fgsm", "noise")
+# Attacks that need no network view ("auto" degrades to its black-box stage).
+BLACK_BOX = ("auto", "square", "noise")
+AUTO_STAGES = ("apgd-ce", "apgd-t", "square")
+# Budgets of the default attack, chosen on benchmarks/bench_robustness.py.
+DEFAULT_N_ITER = 50
+DEFAULT_N_TARGETS = 9
+# n_queries=None: Square Attack's budget when it is the attack (a model
+# without a network view, or attack="square"), and when it only checks for
+# gradient masking after APGD in attack="auto".
+DEFAULT_N_QUERIES = None
+N_QUERIES_BLACK_BOX = 1000
+N_QUERIES_CHECK = 250
 # A sparse X is densified whole for the attacks; beyond this many bytes it is
 # an error rather than a silent memory blow-up.
 MAX_DENSE_BYTES = 2**28

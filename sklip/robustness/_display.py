@@ -4,7 +4,15 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from ._certify import certified_accuracy
-from ._common import Inputs, check_attack, check_eps, check_norm
+from ._common import (
+    BLACK_BOX,
+    DEFAULT_N_QUERIES,
+    DEFAULT_N_TARGETS,
+    Inputs,
+    check_attack,
+    check_eps,
+    check_norm,
+)
 from ._metrics import robust_accuracy, robust_r2
 
 
@@ -19,7 +27,13 @@ def _check_matplotlib(caller):
         ) from exc
 
 
-_LINESTYLES = {"noise": ":", "fgsm": "-.", "pgd": "-", "certified": "--"}
+_LINESTYLES = {
+    "noise": ":",
+    "fgsm": "-.",
+    "pgd": (0, (5, 1, 1, 1)),
+    "auto": "-",
+    "certified": "--",
+}
 
 
 def _default_eps(X, norm):
@@ -36,8 +50,8 @@ class RobustnessCurveDisplay:
     """Score against perturbation radius ``eps``, one curve per attack.
 
     Use :meth:`from_estimator` to compute the curves; the constructor only
-    stores computed data. Empirical curves (``"noise"``, ``"fgsm"``,
-    ``"pgd"``) are upper bounds of the true robust score, the
+    stores computed data. Empirical curves (``"auto"``, ``"pgd"``,
+    ``"noise"``, ...) are upper bounds of the true robust score, the
     ``"certified"`` curve a lower bound; the truth lies between.
 
     Parameters
@@ -45,7 +59,7 @@ class RobustnessCurveDisplay:
     eps : ndarray of shape (n_eps,)
         Radii, in raw input units.
     scores : dict of str to ndarray of shape (n_eps,)
-        Score per attack name (``"noise"``, ``"fgsm"``, ``"pgd"``,
+        Score per attack name (e.g. ``"noise"``, ``"auto"``,
         ``"certified"``).
     norm : {2, np.inf}, default=2
         Norm of the perturbation ball.
@@ -80,7 +94,7 @@ class RobustnessCurveDisplay:
     ...     clf, X, y, eps=[0.0, 0.5, 1.0], name="logistic"
     ... )
     >>> [line.get_label() for line in display.lines_]
-    ['logistic (noise)', 'logistic (pgd)', 'logistic (certified)']
+    ['logistic (noise)', 'logistic (auto)', 'logistic (certified)']
     >>> plt.close(display.figure_)
     """
 
@@ -148,11 +162,13 @@ class RobustnessCurveDisplay:
         y,
         *,
         eps=None,
-        attacks=("noise", "pgd", "certified"),
+        attacks=("noise", "auto", "certified"),
         norm=2,
-        n_iter=20,
+        n_iter=None,
         step_size=None,
         n_restarts=1,
+        n_targets=DEFAULT_N_TARGETS,
+        n_queries=DEFAULT_N_QUERIES,
         clip=None,
         random_state=0,
         sample_weight=None,
@@ -177,11 +193,12 @@ class RobustnessCurveDisplay:
         eps : array-like of shape (n_eps,), default=None
             Radii in raw input units. None: 11 values from 0 to a quarter of
             the median distance (in ``norm``) of ``X`` to its mean.
-        attacks : tuple of str, default=("noise", "pgd", "certified")
-            Curves to draw, among ``"noise"``, ``"fgsm"``, ``"pgd"`` and
-            ``"certified"``.
+        attacks : tuple of str, default=("noise", "auto", "certified")
+            Curves to draw: any ``attack`` of :func:`perturb` (``"auto"``,
+            ``"apgd-ce"``, ``"apgd-dlr"``, ``"apgd-t"``, ``"square"``,
+            ``"pgd"``, ``"fgsm"``, ``"noise"``) and ``"certified"``.
         norm : {2, np.inf}, default=2
-        n_iter, step_size, n_restarts, clip, random_state
+        n_iter, step_size, n_restarts, n_targets, n_queries, clip, random_state
             Passed to :func:`perturb`.
         sample_weight : array-like of shape (n_samples,), default=None
         features : str, int, array-like of str, int or bool, default=None
@@ -212,7 +229,7 @@ class RobustnessCurveDisplay:
                     )
             else:
                 check_attack(attack)
-        needs_network = any(a != "noise" for a in attacks)
+        needs_network = any(a not in BLACK_BOX for a in attacks)
         inputs = Inputs(estimator, X, features, gradients=needs_network)
         X = inputs.X
         eps = (
@@ -226,6 +243,8 @@ class RobustnessCurveDisplay:
             n_iter=n_iter,
             step_size=step_size,
             n_restarts=n_restarts,
+            n_targets=n_targets,
+            n_queries=n_queries,
             clip=clip,
             random_state=random_state,
             sample_weight=sample_weight,

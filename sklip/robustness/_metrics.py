@@ -14,6 +14,8 @@ from sklearn.metrics import r2_score
 from .._validation import check_count, check_sample_weight, check_seed
 from ._attacks import attack_inputs, perturb
 from ._common import (
+    DEFAULT_N_QUERIES,
+    DEFAULT_N_TARGETS,
     check_attack,
     check_classifier,
     check_eps,
@@ -28,11 +30,14 @@ from ._common import (
 )
 
 _ATTACK_DOC = """
-    attack : {"pgd", "fgsm", "noise"}, default="pgd"
-        See :func:`perturb`.
+    attack : {"auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", \
+            "fgsm", "noise"}, default="auto"
+        See :func:`perturb`. ``"auto"`` is exact on linear models and an
+        APGD-CE, APGD-T, Square Attack ensemble otherwise (Square Attack
+        alone for models without a network view).
     norm : {2, np.inf}, default=2
         Norm of the perturbation ball.
-    n_iter, step_size, n_restarts, clip, random_state
+    n_iter, step_size, n_restarts, n_targets, n_queries, clip, random_state
         Passed to :func:`perturb`.
     features : str, int, array-like of str, int or bool, default=None
         Columns to perturb (names, indices or a boolean mask); the others
@@ -40,11 +45,16 @@ _ATTACK_DOC = """
         (non-numeric, or an encoder's input). See :func:`perturb`."""
 
 
-def _check_attack_params(attack, norm, n_iter, step_size, n_restarts):
+def _check_attack_params(attack, norm, n_iter, step_size, n_restarts, n_targets,
+                         n_queries):  # fmt: skip
     check_attack(attack)
     check_norm(norm)
-    check_count(n_iter, "n_iter")
+    if n_iter is not None:
+        check_count(n_iter, "n_iter")
     check_count(n_restarts, "n_restarts")
+    check_count(n_targets, "n_targets")
+    if n_queries is not None:
+        check_count(n_queries, "n_queries")
     check_step_size(step_size)
 
 
@@ -103,6 +113,8 @@ _ATTACK_PARAMS = (
     "n_iter",
     "step_size",
     "n_restarts",
+    "n_targets",
+    "n_queries",
     "clip",
     "random_state",
     "features",
@@ -123,6 +135,8 @@ def _prepare(estimator, X, y, eps, params):
         kwargs["n_iter"],
         kwargs["step_size"],
         kwargs["n_restarts"],
+        kwargs["n_targets"],
+        kwargs["n_queries"],
     )
     check_seed(kwargs["random_state"])
     # The user's X, validated (type, columns, features) and handed to the
@@ -141,11 +155,13 @@ def robust_accuracy(
     y,
     *,
     eps,
-    attack="pgd",
+    attack="auto",
     norm=2,
-    n_iter=20,
+    n_iter=None,
     step_size=None,
     n_restarts=1,
+    n_targets=DEFAULT_N_TARGETS,
+    n_queries=DEFAULT_N_QUERIES,
     clip=None,
     random_state=None,
     sample_weight=None,
@@ -154,7 +170,8 @@ def robust_accuracy(
     """Accuracy of a classifier under perturbations of size ``eps``.
 
     A sample counts when the prediction at the clean point and at every
-    perturbed point found (Madry et al., 2018; Goodfellow et al., 2015) is
+    perturbed point found (by default the exact attack on linear models, an
+    APGD / Square Attack ensemble otherwise; Croce & Hein, 2020) is
     correct. ``eps=0`` gives the plain accuracy. An empirical *upper* bound
     of the true robust accuracy; :func:`certified_accuracy` is a lower bound.
 
@@ -210,11 +227,13 @@ def prediction_stability(
     X,
     *,
     eps,
-    attack="pgd",
+    attack="auto",
     norm=2,
-    n_iter=20,
+    n_iter=None,
     step_size=None,
     n_restarts=1,
+    n_targets=DEFAULT_N_TARGETS,
+    n_queries=DEFAULT_N_QUERIES,
     clip=None,
     random_state=None,
     sample_weight=None,
@@ -280,11 +299,13 @@ def robust_r2(
     y,
     *,
     eps,
-    attack="pgd",
+    attack="auto",
     norm=2,
-    n_iter=20,
+    n_iter=None,
     step_size=None,
     n_restarts=1,
+    n_targets=DEFAULT_N_TARGETS,
+    n_queries=DEFAULT_N_QUERIES,
     clip=None,
     random_state=None,
     sample_weight=None,
@@ -338,11 +359,13 @@ def max_output_deviation(
     X,
     *,
     eps,
-    attack="pgd",
+    attack="auto",
     norm=2,
-    n_iter=20,
+    n_iter=None,
     step_size=None,
     n_restarts=1,
+    n_targets=DEFAULT_N_TARGETS,
+    n_queries=DEFAULT_N_QUERIES,
     clip=None,
     random_state=None,
     sample_weight=None,

@@ -8,6 +8,8 @@ from .._scorer import BaseScorer
 from .._validation import check_count, check_seed
 from ._certify import certified_accuracy, certified_max_output_deviation
 from ._common import (
+    DEFAULT_N_QUERIES,
+    DEFAULT_N_TARGETS,
     check_attack,
     check_eps,
     check_norm,
@@ -67,6 +69,8 @@ class _RobustnessScorer(BaseScorer):
         n_restarts,
         clip,
         random_state,
+        n_targets=DEFAULT_N_TARGETS,
+        n_queries=DEFAULT_N_QUERIES,
         features=None,
     ):
         self.eps = eps
@@ -76,6 +80,8 @@ class _RobustnessScorer(BaseScorer):
         self.n_iter = n_iter
         self.step_size = step_size
         self.n_restarts = n_restarts
+        self.n_targets = n_targets
+        self.n_queries = n_queries
         self.clip = clip
         self.random_state = random_state
         self.features = features
@@ -100,6 +106,8 @@ class _RobustnessScorer(BaseScorer):
                 n_iter=self.n_iter,
                 step_size=self.step_size,
                 n_restarts=self.n_restarts,
+                n_targets=self.n_targets,
+                n_queries=self.n_queries,
                 clip=self.clip,
                 # An int seed: a fresh generator per call, so every
                 # candidate and fold sees the same draws under any n_jobs.
@@ -119,6 +127,8 @@ class _RobustnessScorer(BaseScorer):
                 n_iter=self.n_iter,
                 step_size=self.step_size,
                 n_restarts=self.n_restarts,
+                n_targets=self.n_targets,
+                n_queries=self.n_queries,
                 clip=self.clip,
                 random_state=self.random_state,
             )
@@ -131,11 +141,13 @@ def make_robustness_scorer(
     *,
     eps,
     metric="robust_accuracy",
-    attack="pgd",
+    attack="auto",
     norm=2,
-    n_iter=20,
+    n_iter=None,
     step_size=None,
     n_restarts=1,
+    n_targets=DEFAULT_N_TARGETS,
+    n_queries=DEFAULT_N_QUERIES,
     clip=None,
     random_state=0,
     features=None,
@@ -156,11 +168,14 @@ def make_robustness_scorer(
         ``"certified_accuracy"`` (classifiers), ``"robust_r2"``,
         ``"max_output_deviation"``, ``"certified_max_output_deviation"``
         (regressors).
-    attack : {"pgd", "fgsm", "noise"}, default="pgd"
-        See :func:`perturb` (Goodfellow et al., 2015; Madry et al., 2018).
+    attack : {"auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", \
+            "fgsm", "noise"}, default="auto"
+        See :func:`perturb`. ``"auto"`` works for every estimator: exact on
+        linear models, APGD then Square Attack on networks, Square Attack
+        (scores only) on trees, SVC, k-NN and any other model.
     norm : {2, np.inf}, default=2
         Norm of the perturbation ball.
-    n_iter, step_size, n_restarts, clip
+    n_iter, step_size, n_restarts, n_targets, n_queries, clip
         Passed to :func:`perturb`.
     random_state : int, RandomState, Generator or None, default=0
         Kept as an int seed (drawn once here from a RandomState/Generator):
@@ -205,9 +220,11 @@ def make_robustness_scorer(
         metric=metric,
         attack=check_attack(attack),
         norm=check_norm(norm),
-        n_iter=check_count(n_iter, "n_iter"),
+        n_iter=None if n_iter is None else check_count(n_iter, "n_iter"),
         step_size=check_step_size(step_size),
         n_restarts=check_count(n_restarts, "n_restarts"),
+        n_targets=check_count(n_targets, "n_targets"),
+        n_queries=None if n_queries is None else check_count(n_queries, "n_queries"),
         clip=clip,
         random_state=_seed(random_state),
         features=_freeze(features),

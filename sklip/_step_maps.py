@@ -1,0 +1,242 @@
+"""Readers of fitted transformers: the :class:`~sklip._input_map.InputMap`
+of each step type a pipeline may hold.
+
+Affine transformers give their exact ``(A, c)``; feature selectors keep
+columns; ``SimpleImputer`` is the identity on observed values; a
+``ColumnTransformer`` stacks the maps of its parts; encoders hold their input
+columns as categorical and any other step holds its columns as non-affine
+(an error only when someone asks to move them).
+"""
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import PCA
+from sklearn.feature_selection import SelectorMixin
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    RobustScaler,
+    StandardScaler,
+)
+from sklearn.utils.validation import check_is_fitted
+
+from ._input_map import (
+    _READABLE,
+    AFFINE_STEPS,
+    ENCODERS,
+    SUPPORTED_STEP_NAMES,
+    InputMap,
+)
+
+
+def _is_passthrough(step):
+    # A fitted ColumnTransformer stores remainder="passthrough" as an
+    # identity FunctionTransformer.
+    if isinstance(step, FunctionTransformer):
+        return step.func is None
+    return step is None or (isinstance(step, str) and step == "passthrough")
+
+
+def _is_drop(step):
+    return isinstance(step, str) and step == "drop"
+
+
+def _is_nan(value):
+    try:
+        return bool(np.isnan(value))
+    except TypeError:
+        return value is None
+
+
+def check_mappable_step(name, step):
+    """Raise a ``TypeError`` naming ``step`` unless the input map can read it.
+
+    Checks types only (the step may be unfitted), so a pipeline can refuse
+    preprocessing it cannot hand over before fitting anything. Encoders are
+    accepted: their columns are held, their outputs penalised in their own
+    units.
+    """
+    if _is_passthrough(step) or _is_drop(step):
+        return
+    if isinstance(step, Pipeline):
+        for sub_name, sub in step.steps:
+            check_mappable_step(f"{name}__{sub_name}", sub)
+        return
+    if isinstance(step, ColumnTransformer):
+        parts = list(step.transformers)
+        if not _is_drop(step.remainder):
+            parts.append(("remainder", step.remainder, None))
+        for sub_name, sub, _ in parts:
+            check_mappable_step(f"{name}__{sub_name}", sub)
+        return
+    if isinstance(step, MinMaxScaler) and step.clip:
+        raise TypeError(
+            f"Pipeline step {name!r} is MinMaxScaler(clip=True), which is not "
+            f"affine; use clip=False. Supported steps: {SUPPORTED_STEP_NAMES}."
+        )
+    if not isinstance(step, AFFINE_STEPS + _READABLE + ENCODERS):
+        raise TypeError(
+            f"Pipeline step {name!r} ({type(step).__name__}) is not an affine "
+            f"transformer that can be folded into the network. Supported "
+            f"steps: {SUPPORTED_STEP_NAMES}."
+        )
+
+
+def _held_map(name, step, kind, reason, n_in, n_out):
+    """All inputs held; each output becomes a row of its own (``raw_rows=-1``)."""
+    if n_in is None:
+        n_in = step.n_features_in_
+    if n_out is None:
+        try:
+            n_out = len(step.get_feature_names_out())
+        except Exception as exc:  # any failure means: width unknown
+            raise TypeError(
+                f"Pipeline step {name!r} ({type(step).__name__}) is not an "
+                "affine transformer that can be folded into the network, and "
+                f"its output width is unknown. Supported steps: "
+                f"{SUPPORTED_STEP_NAMES}."
+            ) from exc
+    held = {j: (kind, name, reason) for j in range(n_in)}
+    return InputMap(
+        np.eye(n_out),
+        np.zeros(n_out),
+        raw_rows=np.full(n_out, -1),
+        n_raw=n_in,
+        held=held,
+    )
+
+
+def _selection_map(n_in, keep, n_extra=0):
+    """Keep the columns ``keep`` (bool) of ``n_in`` and append ``n_extra``
+    outputs that are constant 0 (a missing indicator on observed values)."""
+    A = np.eye(n_in)[:, keep]
+    if n_extra:
+        A = np.hstack([A, np.zeros((n_in, n_extra))])
+    return InputMap(A, np.zeros(A.shape[1]))
+
+
+def _imputer_map(name, step):
+    if not _is_nan(step.missing_values):
+        # A numeric marker (say 0) is imputed wherever a perturbation lands
+        # on it: not affine.
+        return _held_map(
+            name,
+            step,
+            "nonaffine",
+            f"SimpleImputer(missing_values={step.missing_values!r})",
+            None,
+            None,
+        )
+    stats = np.asarray(step.statistics_, dtype=object)
+    keep = np.ones(stats.size, bool)
+    if not step.keep_empty_features:
+        keep = np.array([not _is_nan(s) for s in stats])
+    n_ind = len(step.indicator_.features_) if step.add_indicator else 0
+    return _selection_map(stats.size, keep, n_ind)
+
+
+def _column_transformer_map(name, ct):
+    check_is_fitted(ct)
+    n_raw = ct.n_features_in_
+    out_slices = ct.output_indices_
+    n_out = max((s.stop for s in out_slices.values()), default=0)
+    A = np.zeros((n_raw, n_out))
+    c = np.zeros(n_out)
+    virtual, held = [], {}
+    for part, trans, _ in ct.transformers_:
+        cols = np.asarray(ct._transformer_to_input_indices[part], dtype=np.intp)
+        out = out_slices[part]
+        if _is_drop(trans) or cols.size == 0:
+            continue
+        full_name = f"{name}__{part}"
+        if _is_passthrough(trans):
+            part_map = InputMap.identity(cols.size)
+        else:
+            part_map = _step_map(full_name, trans, cols.size, out.stop - out.start)
+        rows = part_map.dense()
+        raw = part_map.raw_rows >= 0
+        A[cols[part_map.raw_rows[raw]], out] += rows[raw]
+        for row in rows[~raw]:
+            v = np.zeros(n_out)
+            v[out] = row
+            virtual.append(v)
+        c[out] += part_map.c
+        for local, reason in part_map.held.items():
+            held.setdefault(int(cols[local]), reason)
+    affine = np.ones(n_raw, bool)
+    affine[list(held)] = False
+    return InputMap(
+        np.vstack([A[affine], *virtual]) if virtual else A[affine],
+        c,
+        raw_rows=np.concatenate([np.flatnonzero(affine), np.full(len(virtual), -1)]),
+        n_raw=n_raw,
+        held=held,
+    )
+
+
+def _step_map(name, step, n_in=None, n_out=None):
+    """The :class:`InputMap` of one fitted step over its own inputs."""
+    if _is_passthrough(step):
+        return InputMap.identity(step.n_features_in_ if n_in is None else n_in)
+    if isinstance(step, Pipeline):
+        result = None
+        for sub_name, sub in step.steps:
+            if _is_passthrough(sub):
+                continue
+            sub_map = _step_map(
+                f"{name}__{sub_name}", sub, None if result is None else result.n_out
+            )
+            result = sub_map if result is None else result.then(sub_map)
+        return InputMap.identity(n_in) if result is None else result
+    if isinstance(step, ColumnTransformer):
+        return _column_transformer_map(name, step)
+    check_is_fitted(step)
+    if isinstance(step, MinMaxScaler) and step.clip:
+        return _held_map(
+            name,
+            step,
+            "nonaffine",
+            "MinMaxScaler(clip=True); use clip=False",
+            n_in,
+            n_out,
+        )
+    if isinstance(step, AFFINE_STEPS):
+        return InputMap(*_affine_parts(name, step))
+    if isinstance(step, SelectorMixin):
+        return _selection_map(step.n_features_in_, step.get_support())
+    if isinstance(step, SimpleImputer):
+        return _imputer_map(name, step)
+    if isinstance(step, ENCODERS):
+        return _held_map(name, step, "categorical", type(step).__name__, n_in, n_out)
+    return _held_map(name, step, "nonaffine", type(step).__name__, n_in, n_out)
+
+
+def _affine_parts(name, step):
+    """Return ``(A, c)`` with ``step.transform(x) == x @ A + c``."""
+    n = step.n_features_in_
+    ones, zeros = np.ones(n), np.zeros(n)
+    if isinstance(step, StandardScaler):
+        scale = 1.0 / step.scale_ if step.with_std else ones
+        shift = -step.mean_ * scale if step.with_mean else zeros
+        return scale, shift
+    if isinstance(step, RobustScaler):
+        scale = 1.0 / step.scale_ if step.with_scaling else ones
+        shift = -step.center_ * scale if step.with_centering else zeros
+        return scale, shift
+    if isinstance(step, MinMaxScaler):
+        return np.asarray(step.scale_, dtype=float), np.asarray(step.min_, float)
+    if isinstance(step, MaxAbsScaler):
+        return 1.0 / step.scale_, zeros
+    A = step.components_.T.astype(float, copy=True)
+    if isinstance(step, PCA):
+        if step.whiten:
+            # Same clipping of tiny variances as PCA.transform.
+            scale = np.sqrt(step.explained_variance_)
+            scale[scale < np.finfo(scale.dtype).eps] = np.finfo(scale.dtype).eps
+            A /= scale
+        return A, -(step.mean_ @ A)
+    # TruncatedSVD: no centring.
+    return A, np.zeros(A.shape[1])
