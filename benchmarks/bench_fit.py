@@ -1,14 +1,24 @@
-"""Fit time of sklip's LipschitzMLPClassifier against scikit-learn's MLPClassifier.
+"""Fit time of sklip's LipschitzMLPClassifier against the GEMM floor and scikit-learn.
 
 Workload (issue 2): make_classification(n_samples=20000, n_features=100,
 n_informative=30, n_classes=5), standardised, hidden (256, 256), adam, batch
-200, 10 epochs, float64 and float32. Both libraries run in the same process,
-interleaved, and the script prints medians and ratios.
+200, 10 epochs, float64 and float32. Every time is printed as a multiple of the
+GEMM floor measured in the same run (the forward and backward matrix products
+alone, preallocated), with the BLAS library and kernel that ran them. All
+candidates run in the same process, interleaved, and the script prints
+medians. A per-step breakdown follows: Adam's update, the Frobenius term, the
+spectral penalty (power iteration and its rank-one gradient update) and what
+folding the rank-one update into the gradient GEMM would cost instead.
 
-Usage: python benchmarks/bench_fit.py [--repeats 3] [--quick]
+On a shared machine, run it with one BLAS thread too
+(``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_fit.py``, or ``--threads 1``)
+and compare ratios, not seconds.
+
+Usage: python benchmarks/bench_fit.py [--repeats 5] [--quick] [--threads N]
 """
 
 import argparse
+import contextlib
 import time
 import tracemalloc
 import warnings
@@ -41,7 +51,9 @@ def _gemm_floor(X, hidden, n_classes, batch_size, epochs):
     units = [X.shape[1], *hidden, n_classes]
     Ws = [rng.standard_normal((a, b)).astype(X.dtype) for a, b in zip(units, units[1:])]
     acts = [np.empty((batch_size, u), X.dtype) for u in units[1:]]
-    deltas = [np.empty_like(a) for a in acts]
+    # Finite deltas: uninitialised memory may hold denormals or NaNs, which
+    # would slow the floor down (and overflowed in float32).
+    deltas = [rng.uniform(-1e-3, 1e-3, a.shape).astype(X.dtype) for a in acts]
     grads = [np.empty_like(W) for W in Ws]
     n_batches = X.shape[0] // batch_size
     start = time.perf_counter()
@@ -59,6 +71,81 @@ def _gemm_floor(X, hidden, n_classes, batch_size, epochs):
     return time.perf_counter() - start
 
 
+def _per_call_ms(func, n_calls=200, repeats=5):
+    func()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(n_calls):
+            func()
+        times.append((time.perf_counter() - start) / n_calls * 1e3)
+    return float(np.median(times))
+
+
+def _step_breakdown(dtype, hidden, n_features, n_classes, batch_size):
+    """Milliseconds per optimizer step of the parts around the GEMMs."""
+    from sklip.neural_network._optimizers import Adam
+    from sklip.neural_network._parameters import FlatParameters
+    from sklip.neural_network._penalties import (
+        FrobeniusPenalty,
+        SpectralPenalty,
+        SpectralTracker,
+        power_iteration,
+    )
+
+    rng = np.random.default_rng(0)
+    units = [n_features, *hidden, n_classes]
+    flat = FlatParameters(units, "relu", dtype)
+    flat.params[...] = rng.uniform(-0.1, 0.1, flat.params.size)
+    flat.grad[...] = rng.uniform(-0.01, 0.01, flat.params.size)
+    adam = Adam(flat.params.size, dtype, 1e-3, 0.9, 0.999, 1e-8)
+    params, grad = flat.params.copy(), flat.grad.copy()
+    frobenius = FrobeniusPenalty(flat.flat_coefs, flat.flat_coef_grads)
+    vectors = [
+        (rng.standard_normal(a).astype(dtype), np.zeros(b, dtype))
+        for a, b in zip(units[:-1], units[1:])
+    ]
+    tracker = SpectralTracker(flat.coefs, vectors, 1)
+    spectral = SpectralPenalty(tracker)
+
+    def spectral_step():  # what one training step does: track, then add
+        tracker.update(flat.coefs)
+        spectral(flat.coefs, flat.coef_grads, 1e-4)
+
+    outer = [np.empty(W.shape, dtype) for W in flat.coefs]
+
+    def rank_one():
+        for G, (u, v), buf in zip(flat.coef_grads, vectors, outer):
+            np.multiply(u[:, None], 1e-3 * v, out=buf)
+            G += buf
+
+    def power():
+        for W, (u, v) in zip(flat.coefs, vectors):
+            power_iteration(W, u, v, 1)
+
+    # The fold: [A^T | c u] @ [delta ; v^T] adds c u v^T inside the weight
+    # gradient GEMM, i.e. one more row in its inner dimension.
+    A = [rng.standard_normal((batch_size + 1, n)).astype(dtype) for n in units[:-1]]
+    D = [rng.standard_normal((batch_size + 1, n)).astype(dtype) for n in units[1:]]
+
+    def gemms(k):
+        def run():
+            for a, d, g in zip(A, D, flat.coef_grads):
+                np.dot(a[:k].T, d[:k], out=g)
+
+        return run
+
+    return {
+        "Adam update": _per_call_ms(lambda: adam.update(params, grad)),
+        "Frobenius term": _per_call_ms(lambda: frobenius(None, None, 1e-4)),
+        "spectral penalty (all)": _per_call_ms(spectral_step),
+        "  power iteration": _per_call_ms(power),
+        "  rank-one update": _per_call_ms(rank_one),
+        "weight-gradient GEMMs": _per_call_ms(gemms(batch_size)),
+        "same GEMMs, rank-one folded in": _per_call_ms(gemms(batch_size + 1)),
+    }
+
+
 def _peak_fit_memory(make, X, y):
     """Peak bytes traced during fit (numpy allocations are traced)."""
     tracemalloc.start()
@@ -68,13 +155,39 @@ def _peak_fit_memory(make, X, y):
     return peak
 
 
+def _blas_description():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    libs = [
+        f"{i['internal_api']} {i.get('version')} kernel={i.get('architecture')} "
+        f"threads={i['num_threads']}"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    ]
+    return "; ".join(libs) or "none found"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="2000 samples")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="cap BLAS threads (threadpoolctl)"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
+    limit = contextlib.nullcontext()
+    if args.threads is not None:
+        from sklip import limit_blas_threads
 
+        limit = limit_blas_threads(args.threads)
+    with limit:
+        _run(args)
+
+
+def _run(args):
     n_samples = 2000 if args.quick else 20000
     X, y = make_classification(
         n_samples=n_samples,
@@ -100,16 +213,9 @@ def main():
         ),
         "sklip spectral": lambda: LipschitzMLPClassifier(penalty="spectral", **common),
     }
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = [
-            (i["internal_api"], i["num_threads"], i.get("architecture"))
-            for i in threadpool_info()
-        ]
-        print("BLAS:", blas)
-    except ImportError:
-        pass
+    print("BLAS:", _blas_description())
+    print(f"{n_samples} samples, hidden (256, 256), batch 200, 10 epochs, adam")
+    n_steps = 10 * -(-n_samples // 200)
 
     for dtype in (np.float64, np.float32):
         Xd = X.astype(dtype)
@@ -120,22 +226,45 @@ def main():
                 times[name].append(_time_fit(make, Xd, y))
             times["GEMM floor"].append(_gemm_floor(Xd, (256, 256), 5, 200, 10))
         med = {name: float(np.median(t)) for name, t in times.items()}
+        floor = med["GEMM floor"]
         print(f"\n{np.dtype(dtype).name}: median fit time over {args.repeats} runs")
+        print(f"  {'':16s} {'time':>9s}  {'x floor':>7s}  {'ms/step':>7s}")
         for name, t in med.items():
-            ratio = med["sklearn"] / t
-            print(f"  {name:16s} {t:7.3f} s   speed-up vs sklearn x{ratio:5.2f}")
+            print(
+                f"  {name:16s} {t:7.3f} s  {t / floor:7.2f}  {t / n_steps * 1e3:7.3f}"
+            )
         print(
-            f"  spectral / none time: {med['sklip spectral'] / med['sklip none']:.3f}"
+            f"  spectral / none: {med['sklip spectral'] / med['sklip none']:.3f}, "
+            f"frobenius / none: {med['sklip frobenius'] / med['sklip none']:.3f}, "
+            f"sklearn / sklip none: {med['sklearn'] / med['sklip none']:.3f}"
+        )
+        parts = _step_breakdown(dtype, (256, 256), X.shape[1], 5, 200)
+        print(f"  per step (ms; floor {floor / n_steps * 1e3:.3f} ms/step):")
+        for name, ms in parts.items():
+            print(f"    {name:32s} {ms:7.3f}")
+        saving = parts["  rank-one update"] - (
+            parts["same GEMMs, rank-one folded in"] - parts["weight-gradient GEMMs"]
+        )
+        print(
+            f"    folding the rank-one update into the GEMM would save "
+            f"{saving:.3f} ms/step ({saving * n_steps / 1e3:.2f} s per fit, "
+            f"{saving * n_steps / 1e3 / floor:.2f} x floor)"
         )
 
-    Xs = X[:4000]
-    ys = y[:4000]
-    data = Xs.nbytes
+    # Memory must grow with the data only through the data itself (the
+    # training set and its one shuffled copy): compare two data sizes.
+    sizes = (n_samples // 10, n_samples // 5)
     for name in ("sklearn", "sklip spectral"):
-        peak = _peak_fit_memory(candidates[name], Xs, ys)
+        peaks = [_peak_fit_memory(candidates[name], X[:m], y[:m]) for m in sizes]
+        data = [X[:m].nbytes for m in sizes]
+        slope = (peaks[1] - peaks[0]) / (data[1] - data[0])
         print(
-            f"peak traced memory during fit ({name}, data {data / 1e6:.1f} MB): "
-            f"{peak / 1e6:.1f} MB"
+            f"peak traced memory during fit ({name}): "
+            + ", ".join(
+                f"{p / 1e6:.1f} MB for {d / 1e6:.1f} MB of data"
+                for p, d in zip(peaks, data)
+            )
+            + f"; grows {slope:.2f} bytes per byte of data"
         )
 
 

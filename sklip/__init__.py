@@ -9,10 +9,18 @@ The public API is re-exported here; each concept lives in its own subpackage:
 - :mod:`sklip.robustness`: attacks, robustness metrics, certified accuracy,
   scorers and the robustness curve display;
 - :mod:`sklip.pipeline`: a scikit-learn Pipeline that hands its affine
-  preprocessing to a sklip estimator, so the penalty acts in raw input units.
+  preprocessing to a sklip estimator, so the penalty acts in raw input units;
+- :func:`limit_blas_threads` and the worker cap (``set_worker_blas_threads``):
+  BLAS thread control, applied by default inside parallel workers;
+- :mod:`sklip.distributed`: grid searches on a dask cluster.
 """
 
 from . import pipeline as pipeline  # the submodule, not its names
+from ._threads import (
+    get_worker_blas_threads,
+    limit_blas_threads,
+    set_worker_blas_threads,
+)
 from .lipschitz import *  # noqa: F403
 from .lipschitz import __all__ as _lipschitz_all
 from .neural_network import LipschitzMLPClassifier, LipschitzMLPRegressor
@@ -26,4 +34,7 @@ __all__ = [
     "LipschitzMLPRegressor",
     *_lipschitz_all,
     *_robustness_all,
+    "get_worker_blas_threads",
+    "limit_blas_threads",
+    "set_worker_blas_threads",
 ]

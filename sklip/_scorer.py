@@ -27,6 +27,8 @@ from sklearn.utils.metadata_routing import (
     _routing_enabled,
 )
 
+from ._threads import limited_in_workers
+
 
 class BaseScorer:
     """Base class of sklip's scorers.
@@ -50,6 +52,7 @@ class BaseScorer:
     _score_metadata = {}
     _factory_name = None
 
+    @limited_in_workers
     def __call__(self, estimator, X, y=None, sample_weight=None, **kwargs):
         """Score a fitted ``estimator`` on ``X`` (and ``y``); greater is better.
 

@@ -6,6 +6,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import scipy
 import scipy.optimize
 import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackError
@@ -20,12 +21,14 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from .._activations import OUTPUT_ACTIVATIONS
 from .._input_map import handed_input_map
 from .._network import Network
+from .._threads import limited_in_workers
 from ._certified_training import (
     LipschitzBudget,
     LipschitzMargin,
     TrainingTerms,
 )
 from ._losses import LOSSES
+from ._monitor import CallbackSupportMixin, FitMonitor, RecordingPenalty
 from ._optimizers import SGD, Adam
 from ._parameters import FlatParameters
 from ._penalties import (
@@ -79,6 +82,13 @@ _MUTATED_IN_PLACE = (
 )
 
 
+# scipy.optimize.minimize ends cleanly when a callback raises StopIteration
+# from scipy 1.11 on; before, a callback's request to stop is ignored.
+_SCIPY_STOPS_ON_STOPITERATION = tuple(
+    int(part) for part in scipy.__version__.split(".")[:2]
+) >= (1, 11)
+
+
 class _Diverged(Exception):
     """Internal signal: the loss or the weights stopped being finite.
 
@@ -91,7 +101,7 @@ class _Diverged(Exception):
         self.at_start = at_start
 
 
-class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
+class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class for the Lipschitz MLPs; use the derived classes."""
 
     # The "?" of the HTML repr opens the class's page of the API reference
@@ -533,18 +543,32 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
             )
         return coefs, intercepts
 
+    @limited_in_workers
     def _train(self, flat, X, Y, sample_weight, strata, incremental, weight_exponent):
         """Run the solver; write the weights once training succeeded.
 
         A diverging fit raises before the weights are written; ``_fit``
         restores every other fitted attribute.
         """
+        lbfgs = self.solver == "lbfgs"
+        # lbfgs: one subtask per iteration plus the one scipy never runs.
+        steps = self.max_iter + 1 if lbfgs else (1 if incremental else self.max_iter)
+        monitor = FitMonitor(self, X, Y, sample_weight, steps)
         try:
-            if self.solver == "lbfgs":
-                terms = self._fit_lbfgs(flat, X, Y, sample_weight, weight_exponent)
+            if lbfgs:
+                terms = self._fit_lbfgs(
+                    flat, X, Y, sample_weight, weight_exponent, monitor
+                )
             else:
                 terms = self._fit_stochastic(
-                    flat, X, Y, sample_weight, strata, incremental, weight_exponent
+                    flat,
+                    X,
+                    Y,
+                    sample_weight,
+                    strata,
+                    incremental,
+                    weight_exponent,
+                    monitor,
                 )
             if not np.isfinite(flat.params).all():
                 raise _Diverged
@@ -555,6 +579,7 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                 self._divergence_message(X, sample_weight, weight_exponent, exc)
             ) from None
         self.coefs_, self.intercepts_ = flat.copies()
+        monitor.close(flat)
 
     def _divergence_message(self, X, sample_weight, weight_exponent, exc):
         kept = " The model was left as it was before this call."
@@ -598,11 +623,13 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
         return terms
 
     # ------------------------------------------------------------------
-    def _fit_lbfgs(self, flat, X, Y, sw, weight_exponent=0):
+    def _fit_lbfgs(self, flat, X, Y, sw, weight_exponent=0, monitor=None):
         n = X.shape[0]
         acts, deltas = flat.network.allocate(n)
         P = np.empty_like(acts[-1])
-        penalty = self._training_penalty(flat, weight_exponent)
+        penalty = RecordingPenalty(self._training_penalty(flat, weight_exponent))
+        if monitor is None:
+            monitor = FitMonitor.inactive()
         curve = []
         last = {"loss": np.inf, "first": None}
 
@@ -629,8 +656,21 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
 
         def callback(intermediate_result):
             curve.append(float(intermediate_result.fun))
+            if not monitor.active:
+                return
+            x = intermediate_result.x.astype(flat.params.dtype, copy=False)
+            if not np.array_equal(flat.params, x):
+                # The last evaluation was a line-search trial: report the
+                # iterate itself (and leave its weights in flat for callbacks).
+                objective(intermediate_result.x)
+            stop = monitor.step_end(flat, len(curve), curve[-1], penalty.last)
+            monitor.step_begin(flat, "iteration")
+            if stop and _SCIPY_STOPS_ON_STOPITERATION:
+                raise StopIteration
 
-        iprint = 1 if self.verbose else -1
+        # Progress is printed by the monitor, one line per iteration.
+        iprint = -1
+        monitor.step_begin(flat, "iteration")
         try:
             result = scipy.optimize.minimize(
                 objective,
@@ -738,13 +778,22 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
             )
         return msg + " Add samples of these classes or set early_stopping=False."
 
-    def _fit_stochastic(self, flat, X, Y, sw, strata, incremental, weight_exponent=0):
+    def _fit_stochastic(
+        self, flat, X, Y, sw, strata, incremental, weight_exponent=0, monitor=None
+    ):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        if not incremental or not hasattr(self, "_optimizer"):
+        # warm_start continues the optimizer too (moments, step count), so
+        # that fitting 5 + 5 epochs equals fitting 10; a fresh fit has none.
+        if not hasattr(self, "_optimizer") or not (incremental or self.warm_start):
             self._optimizer = self._make_optimizer(flat)
         optimizer = self._optimizer
-        penalty = self._training_penalty(flat, weight_exponent, incremental)
+        optimizer.ensure_dtype(flat.params.dtype)
+        penalty = RecordingPenalty(
+            self._training_penalty(flat, weight_exponent, incremental)
+        )
+        if monitor is None:
+            monitor = FitMonitor.inactive()
         # The penalty starts converged; it is re-converged at every later
         # epoch start (not across partial_fit calls, which keep tracking).
         resync = False
@@ -800,7 +849,8 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                     penalty.converge(flat.coefs)
                 resync = hasattr(penalty, "converge")
 
-                accumulated_loss = 0.0
+                accumulated_loss = accumulated_penalty = 0.0
+                monitor.step_begin(flat, "epoch")
                 for start in range(0, n, batch_size):
                     stop = min(start + batch_size, n)
                     m = stop - start
@@ -830,6 +880,7 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                             loss, _DIVERGENCE_FLOOR
                         )
                     accumulated_loss += loss * m
+                    accumulated_penalty += penalty.last * m
                     penalty.before_update(flat.coefs)
                     optimizer.update(flat.params, flat.grad)
                     penalty.after_update(flat.coefs)
@@ -838,8 +889,6 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                 self.loss_ = accumulated_loss / n
                 self.t_ += n
                 self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
                 if not np.isfinite(flat.params).all() or (
                     divergence_threshold is not None
                     and self.loss_ > divergence_threshold
@@ -852,6 +901,15 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
                     np.copyto(best_params, flat.params)
                     found_best = True
                 optimizer.iteration_ends(self.t_)
+                stop_requested = monitor.step_end(
+                    flat,
+                    self.n_iter_,
+                    self.loss_,
+                    accumulated_penalty / n,
+                    self.validation_scores_[-1] if early_stopping else None,
+                )
+                if stop_requested:
+                    break
 
                 if self._no_improvement_count > self.n_iter_no_change:
                     what = "Validation score" if early_stopping else "Training loss"
@@ -885,8 +943,6 @@ class BaseLipschitzMLP(BaseEstimator, metaclass=ABCMeta):
         if early_stopping:
             score = self._score_raw(flat.network, X_val, Y_val, sw_val)
             self.validation_scores_.append(score)
-            if self.verbose:
-                print(f"Validation score: {score:f}")
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
             else:

@@ -80,10 +80,14 @@ tol : float, default=1e-4
     solvers), or the projected-gradient tolerance of lbfgs.
 
 verbose : bool, default=False
-    Whether to print progress messages.
+    Whether to print progress: one line per epoch (per iteration for lbfgs)
+    with the loss, its penalty term and, with early stopping, the validation
+    score.
 
 warm_start : bool, default=False
-    Reuse the previous solution (and power-iteration vectors) as the start.
+    Reuse the previous solution as the start, with the optimizer's state
+    (moments, step count) and the power-iteration vectors: fitting 5 epochs
+    and then 5 more with ``shuffle=False`` equals fitting 10.
 
 momentum : float, default=0.9
     Momentum for 'sgd'.

@@ -41,6 +41,12 @@ class SGD:
         else:
             params += self.velocity
 
+    def ensure_dtype(self, dtype):
+        """Follow the parameters' dtype (a warm start on other data)."""
+        if self.velocity.dtype != dtype:
+            self.velocity = self.velocity.astype(dtype)
+            self._buf = np.empty_like(self.velocity)
+
     def iteration_ends(self, time_step):
         """Update the learning rate at the end of an epoch."""
         if self.lr_schedule == "invscaling":
@@ -106,6 +112,12 @@ class Adam:
         np.divide(self.m, buf, out=buf)
         buf *= self.learning_rate * (1 - b1) / root
         params -= buf
+
+    def ensure_dtype(self, dtype):
+        """Follow the parameters' dtype (a warm start on other data)."""
+        if self.m.dtype != dtype:
+            self.m, self.v = self.m.astype(dtype), self.v.astype(dtype)
+            self._buf = np.empty_like(self.m)
 
     def iteration_ends(self, time_step):
         """Adam keeps its rate; nothing to do at the end of an epoch."""
