@@ -162,6 +162,22 @@ def apgd_run(
                 f_max_check, halved_check = f_max_check[keep], halved_check[keep]
 
 
+def _restarts(track, best_val, rows, X, n_restarts, rng, eps, norm, mask, start=None):
+    """Yield ``(active, X_active, X_start)`` per restart, on the samples of
+    ``rows`` still unbroken: the first restart starts at ``start`` (default:
+    the clean point), the others at random points of the eps-sphere."""
+    for restart in range(n_restarts):
+        active = unbroken(track, best_val, rows)
+        if active.size == 0:
+            return
+        Xa = X[active]
+        if restart == 0:
+            X0 = Xa if start is None else start[active]
+        else:
+            X0 = Xa + random_on_sphere(rng, Xa.shape, eps, norm, mask)
+        yield active, Xa, X0
+
+
 def apgd(
     evaluator,
     track,
@@ -185,15 +201,10 @@ def apgd(
     point; on a linear model the gradient there points straight at the
     boundary), the others at random points of the eps-sphere."""
     rows = np.arange(X.shape[0]) if rows is None else rows
-    for restart in range(n_restarts):
-        active = unbroken(track, best_val, rows)
-        if active.size == 0:
-            return
-        Xa = X[active]
-        if restart == 0:
-            X0 = Xa if start is None else start[active]
-        else:
-            X0 = Xa + random_on_sphere(rng, Xa.shape, eps, norm, mask)
+    starts = _restarts(
+        track, best_val, rows, X, n_restarts, rng, eps, norm, mask, start
+    )
+    for active, Xa, X0 in starts:
         apgd_run(
             evaluator,
             track.take(active).attack_loss(loss),
@@ -245,16 +256,8 @@ def apgd_targeted(
     F[np.arange(X.shape[0]), track.target] = -np.inf
     ranked = np.argsort(-F, axis=1, kind="stable")  # others first, y last
     for i in range(min(n_targets, n_classes - 1)):
-        for restart in range(n_restarts):
-            active = unbroken(track, best_val, rows)
-            if active.size == 0:
-                return
-            Xa = X[active]
-            X0 = (
-                Xa
-                if restart == 0
-                else Xa + random_on_sphere(rng, Xa.shape, eps, norm, mask)
-            )
+        starts = _restarts(track, best_val, rows, X, n_restarts, rng, eps, norm, mask)
+        for active, Xa, X0 in starts:
             sub = track.take(active)
             apgd_run(
                 evaluator,
