@@ -48,18 +48,8 @@ def _search():
 def cluster_client():
     """Two worker processes with one thread each, loopback only; closed even
     when a test using it fails."""
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    )
-    try:
-        with distributed.Client(cluster) as client:
-            yield client
-    finally:
-        cluster.close()
+    with local_cluster(2, threads_per_worker=1) as client:
+        yield client
 
 
 def _comparable(cv_results):
