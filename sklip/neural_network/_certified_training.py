@@ -321,12 +321,10 @@ class LipschitzBudget:
 
     def reparametrise(self, coefs, tracker):
         """As :meth:`project`, with exact norms (lbfgs)."""
-        from ._penalties import exact_top_singular
-
         self._scales = []
-        for layer, W in enumerate(coefs):
-            u, v = tracker.vectors[layer]
-            sigma = exact_top_singular(W, u, v, tracker.layer_map(layer))
+        # Each layer's norm is its own: all of them first, then the rescaling.
+        sigmas = list(tracker.update(coefs, exact=True))
+        for layer, (W, sigma) in enumerate(zip(coefs, sigmas)):
             self._rescale(W, sigma, tracker, layer)
 
     def _rescale(self, W, sigma, tracker, layer):
