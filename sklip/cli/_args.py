@@ -154,6 +154,33 @@ def add_model_options(parser, *, quick_note):
     grid.add_argument("--quick", action="store_true", help=quick_note)
 
 
+def add_data_options(parser, *, with_features=True):
+    """``--data``, ``--target``, ``--sep`` (and ``--features``): a CSV to read."""
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--data",
+        required=True,
+        metavar="FILE.csv",
+        help="CSV file with a header row (required)",
+    )
+    data.add_argument(
+        "--target",
+        required=True,
+        metavar="COLUMN",
+        help="name of the target column (required)",
+    )
+    data.add_argument("--sep", default=",", help="column separator, e.g. ';' or '\\t'")
+    if not with_features:
+        return
+    data.add_argument(
+        "--features",
+        nargs="+",
+        default=None,
+        metavar="COLUMN",
+        help="feature columns; default: every column but the target",
+    )
+
+
 def add_eps_options(parser):
     robust = parser.add_argument_group("perturbations")
     robust.add_argument(

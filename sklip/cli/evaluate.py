@@ -9,7 +9,7 @@ from sklearn.base import is_classifier, is_regressor
 
 from ..lipschitz import lipschitz_lower_bound
 from ..robustness import robust_accuracy
-from ._args import CLIError, add_eps_options
+from ._args import CLIError, add_data_options, add_eps_options
 from ._data import as_text, read_csv, split_columns
 from ._model import SUPPORTS_FEATURES, View, encode, split
 from ._units import Units
@@ -35,19 +35,7 @@ def add_parser(subparsers):
         metavar="FILE.joblib",
         help="fitted model saved with joblib (required)",
     )
-    parser.add_argument(
-        "--data",
-        required=True,
-        metavar="FILE.csv",
-        help="CSV file with a header row (required)",
-    )
-    parser.add_argument(
-        "--target",
-        required=True,
-        metavar="COLUMN",
-        help="name of the target column (required)",
-    )
-    parser.add_argument("--sep", default=",", help="column separator")
+    add_data_options(parser, with_features=False)
     add_eps_options(parser)
     parser.add_argument(
         "--random-state", type=int, default=0, help="seed of the attacks"

@@ -2,7 +2,13 @@
 
 import sys
 
-from ._args import CLIError, add_eps_options, add_model_options, add_output_options
+from ._args import (
+    CLIError,
+    add_data_options,
+    add_eps_options,
+    add_model_options,
+    add_output_options,
+)
 from ._data import (
     as_text,
     check_class_counts,
@@ -20,30 +26,6 @@ frequent) and one-hot encoded; classification or regression is inferred from
 the target column (--task). Reports accuracy (R^2 for regression), certified
 Lipschitz bound, robust and certified accuracy, in the units of --eps-units.
 """
-
-
-def add_data_options(parser):
-    data = parser.add_argument_group("data")
-    data.add_argument(
-        "--data",
-        required=True,
-        metavar="FILE.csv",
-        help="CSV file with a header row (required)",
-    )
-    data.add_argument(
-        "--target",
-        required=True,
-        metavar="COLUMN",
-        help="name of the target column (required)",
-    )
-    data.add_argument("--sep", default=",", help="column separator, e.g. ';' or '\\t'")
-    data.add_argument(
-        "--features",
-        nargs="+",
-        default=None,
-        metavar="COLUMN",
-        help="feature columns; default: every column but the target",
-    )
 
 
 def add_parser(subparsers):
