@@ -6,9 +6,10 @@ n_informative=30, n_classes=5), standardised, hidden (256, 256), adam, batch
 GEMM floor measured in the same run (the forward and backward matrix products
 alone, preallocated), with the BLAS library and kernel that ran them. All
 candidates run in the same process, interleaved, and the script prints
-medians. A per-step breakdown follows: Adam's update, the Frobenius term, the
-spectral penalty (power iteration and its rank-one gradient update) and what
-folding the rank-one update into the gradient GEMM would cost instead.
+medians. A per-step breakdown follows: Adam's update, the Frobenius term, and the
+spectral penalty's cost over a plain forward and backward pass, computed apart
+(power iteration, rank-one gradient update) and riding in the GEMMs as one
+extra row (what the stochastic solvers do).
 
 On a shared machine, run it with one BLAS thread too
 (``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_fit.py``, or ``--threads 1``)
@@ -90,7 +91,7 @@ def _step_breakdown(dtype, hidden, n_features, n_classes, batch_size):
         FrobeniusPenalty,
         SpectralPenalty,
         SpectralTracker,
-        power_iteration,
+        converged_power_vectors,
     )
 
     rng = np.random.default_rng(0)
@@ -101,48 +102,47 @@ def _step_breakdown(dtype, hidden, n_features, n_classes, batch_size):
     adam = Adam(flat.params.size, dtype, 1e-3, 0.9, 0.999, 1e-8)
     params, grad = flat.params.copy(), flat.grad.copy()
     frobenius = FrobeniusPenalty(flat.flat_coefs, flat.flat_coef_grads)
-    vectors = [
-        (rng.standard_normal(a).astype(dtype), np.zeros(b, dtype))
-        for a, b in zip(units[:-1], units[1:])
-    ]
+    vectors = converged_power_vectors(flat.coefs, dtype)
     tracker = SpectralTracker(flat.coefs, vectors, 1)
     spectral = SpectralPenalty(tracker)
+    net = flat.network
 
-    def spectral_step():  # what one training step does: track, then add
+    # One spare row everywhere, as a riding fit allocates them.
+    X = rng.standard_normal((batch_size + 1, n_features)).astype(dtype)
+    acts, deltas = net.allocate(batch_size + 1)
+    n = batch_size
+    data = X[:n], [a[:n] for a in acts], [d[:n] for d in deltas]
+
+    def out_grad(d):
+        d[-1][:n] = rng.uniform(-1e-3, 1e-3, (n, n_classes)).astype(dtype)
+
+    def plain():
+        net.forward(data[0], data[1])
+        out_grad(data[2])
+        net.backward(*data, flat.coef_grads, flat.intercept_grads)
+
+    def apart():  # what lbfgs and the margin do: track, then add rank-one terms
+        plain()
         tracker.update(flat.coefs)
         spectral(flat.coefs, flat.coef_grads, 1e-4)
 
-    outer = [np.empty(W.shape, dtype) for W in flat.coefs]
+    def riding():
+        spectral.begin(flat.coefs, X, n)
+        net.forward(X, acts, rider=spectral)
+        out_grad(deltas)
+        spectral.load(X, acts, deltas, 1e-4)
+        net.backward(
+            X, acts, deltas, flat.coef_grads, flat.intercept_grads, rider=spectral
+        )
+        spectral(flat.coefs, flat.coef_grads, 1e-4)
 
-    def rank_one():
-        for G, (u, v), buf in zip(flat.coef_grads, vectors, outer):
-            np.multiply(u[:, None], 1e-3 * v, out=buf)
-            G += buf
-
-    def power():
-        for W, (u, v) in zip(flat.coefs, vectors):
-            power_iteration(W, u, v, 1)
-
-    # The fold: [A^T | c u] @ [delta ; v^T] adds c u v^T inside the weight
-    # gradient GEMM, i.e. one more row in its inner dimension.
-    A = [rng.standard_normal((batch_size + 1, n)).astype(dtype) for n in units[:-1]]
-    D = [rng.standard_normal((batch_size + 1, n)).astype(dtype) for n in units[1:]]
-
-    def gemms(k):
-        def run():
-            for a, d, g in zip(A, D, flat.coef_grads):
-                np.dot(a[:k].T, d[:k], out=g)
-
-        return run
-
+    base = _per_call_ms(plain)
     return {
         "Adam update": _per_call_ms(lambda: adam.update(params, grad)),
         "Frobenius term": _per_call_ms(lambda: frobenius(None, None, 1e-4)),
-        "spectral penalty (all)": _per_call_ms(spectral_step),
-        "  power iteration": _per_call_ms(power),
-        "  rank-one update": _per_call_ms(rank_one),
-        "weight-gradient GEMMs": _per_call_ms(gemms(batch_size)),
-        "same GEMMs, rank-one folded in": _per_call_ms(gemms(batch_size + 1)),
+        "forward + backward (no penalty)": base,
+        "spectral penalty computed apart": _per_call_ms(apart) - base,
+        "spectral penalty riding the GEMMs": _per_call_ms(riding) - base,
     }
 
 
@@ -242,17 +242,19 @@ def _run(args):
         print(f"  per step (ms; floor {floor / n_steps * 1e3:.3f} ms/step):")
         for name, ms in parts.items():
             print(f"    {name:32s} {ms:7.3f}")
-        saving = parts["  rank-one update"] - (
-            parts["same GEMMs, rank-one folded in"] - parts["weight-gradient GEMMs"]
+        saving = (
+            parts["spectral penalty computed apart"]
+            - parts["spectral penalty riding the GEMMs"]
         )
         print(
-            f"    folding the rank-one update into the GEMM would save "
-            f"{saving:.3f} ms/step ({saving * n_steps / 1e3:.2f} s per fit, "
+            f"    riding saves {saving:.3f} ms/step "
+            f"({saving * n_steps / 1e3:.2f} s per fit, "
             f"{saving * n_steps / 1e3 / floor:.2f} x floor)"
         )
 
-    # Memory must grow with the data only through the data itself (the
-    # training set and its one shuffled copy): compare two data sizes.
+    # Memory must grow with the data only through the data itself: the
+    # caller's X is not traced, so the slope counts copies made during fit
+    # (shuffled batches are gathered one at a time: none). Two data sizes.
     sizes = (n_samples // 10, n_samples // 5)
     for name in ("sklearn", "sklip spectral"):
         peaks = [_peak_fit_memory(candidates[name], X[:m], y[:m]) for m in sizes]

@@ -110,7 +110,7 @@ class Network:
         deltas = [np.empty((n_samples, u), dtype=dtype) for u in units]
         return activations, deltas
 
-    def forward(self, X, activations=None):
+    def forward(self, X, activations=None, rider=None):
         """Raw outputs of the network.
 
         Parameters
@@ -120,15 +120,23 @@ class Network:
         activations : list of ndarray, default=None
             Buffers from :meth:`allocate` (sliced to ``n_samples`` rows). When
             given, hidden activations are kept there for :meth:`backward`.
+        rider : object, default=None
+            Extra work carried by one spare last row of ``activations`` (and
+            of ``X`` when it has one): the row takes part in the matrix
+            products but not in the intercepts or activations, and
+            ``rider.ascend(layer, row)`` is called with the spare row of
+            ``activations[layer]`` right after its product (see
+            :class:`sklip.neural_network._penalties.SpectralPenalty`).
 
         Returns
         -------
         output : ndarray of shape (n_samples, n_outputs)
             Raw outputs; when ``activations`` is given this is
-            ``activations[-1]``.
+            ``activations[-1]`` (without a rider's row).
         """
         if activations is None:
             activations = [None] * self.n_layers
+        data = slice(None, -1) if rider is not None else slice(None)
         phi = self.act.forward
         A = X
         last = self.n_layers - 1
@@ -137,13 +145,18 @@ class Network:
             if Z is None:
                 Z = np.asarray(A @ W)
                 activations[layer] = Z
-            else:
+            elif A.shape[0] == Z.shape[0]:
                 _dot_into(A, W, Z)
-            Z += b
+            else:  # an input without the rider's row
+                _dot_into(A, W, Z[data])
+            if rider is not None:
+                rider.ascend(layer, Z[-1])
+            out = Z[data]
+            out += b
             if layer < last:
-                phi(Z)
+                phi(out)
             A = Z
-        return A
+        return A[data]
 
     def backward(
         self,
@@ -153,6 +166,7 @@ class Network:
         coef_grads=None,
         intercept_grads=None,
         input_grad=None,
+        rider=None,
     ):
         """Backpropagate ``deltas[-1]``, the gradient w.r.t. the raw outputs.
 
@@ -173,27 +187,43 @@ class Network:
         input_grad : ndarray of shape (n_samples, n_features), default=None
             When given, overwritten with the gradient w.r.t. ``X`` (the
             vector-Jacobian product).
+        rider : object, default=None
+            Extra work carried by one spare last row of ``activations``,
+            ``deltas`` and (when it has one) ``X``: the row takes part in the
+            matrix products but not in the intercepts or activation slopes,
+            and ``rider.descend(layer, row)`` is called with the row of
+            ``deltas[layer - 1]`` right after it is computed (see
+            :meth:`sklip.neural_network._penalties.SpectralPenalty.carry`).
 
         Returns
         -------
         input_grad : ndarray or None
         """
         derivative = self.act.derivative
+        # A rider's row is the last of every buffer: it takes part in the
+        # products, not in the intercepts or the activation slopes.
+        data = slice(None, -1) if rider is not None else slice(None)
         for layer in range(self.n_layers - 1, -1, -1):
             delta = deltas[layer]
             if coef_grads is not None:
                 A_prev = X if layer == 0 else activations[layer - 1]
+                # A batch without the spare row (sparse) meets the rows it has.
+                d = delta if A_prev.shape[0] == delta.shape[0] else delta[data]
                 if sp.issparse(A_prev):
-                    coef_grads[layer][...] = A_prev.T @ delta
+                    coef_grads[layer][...] = A_prev.T @ d
                 else:
-                    np.dot(A_prev.T, delta, out=coef_grads[layer])
+                    np.dot(A_prev.T, d, out=coef_grads[layer])
                 # A GEMV with a ones vector sums the rows 2-4x faster than
                 # np.sum(axis=0) at mini-batch sizes (measured, OpenBLAS).
-                np.dot(self._ones(delta), delta, out=intercept_grads[layer])
+                rows = delta[data]
+                np.dot(self._ones(rows), rows, out=intercept_grads[layer])
             W = self.coefs[layer]
             if layer > 0:
-                np.dot(delta, W.T, out=deltas[layer - 1])
-                derivative(activations[layer - 1], deltas[layer - 1])
+                below = deltas[layer - 1]
+                np.dot(delta, W.T, out=below)
+                if rider is not None:
+                    rider.descend(layer, below[-1])
+                derivative(activations[layer - 1][data], below[data])
             elif input_grad is not None:
                 np.dot(delta, W.T, out=input_grad)
         return input_grad

@@ -340,34 +340,55 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return terms
 
     # ------------------------------------------------------------------
-    def _loss_grad(self, flat, penalty, X, Y, sw, acts, deltas, P, exact=False):
+    def _loss_grad(
+        self, flat, penalty, X, Y, sw, acts, deltas, P, exact=False, spare_row=False
+    ):
         """Objective on one batch; fills ``flat.grad``.
+
+        With ``spare_row``, ``acts`` and ``deltas`` (and ``X`` when it can)
+        have one row more than the batch, for the penalty to ride in the
+        training GEMMs (see ``SpectralPenalty``).
 
         Returns None for a batch whose sample weights sum to zero: it carries
         no information, and dividing by its weight sum is what makes
         scikit-learn crash there.
         """
-        s = X.shape[0] if sw is None else float(sw.sum())
+        n = Y.shape[0]
+        s = n if sw is None else float(sw.sum())
         if s <= 0:
             return None
+        scale = self.alpha / s
         net = flat.network
-        Z = net.forward(X, acts)
-        penalty.track(flat.coefs, exact)
+        rider = penalty.rider if spare_row and not exact else None
+        if rider is not None:
+            rider.begin(flat.coefs, X, n)
+            Z = net.forward(X, acts, rider=rider)
+            data = X[:n], [a[:n] for a in acts], [d[:n] for d in deltas]
+        else:
+            if spare_row:
+                X, acts, deltas = X[:n], [a[:n] for a in acts], [d[:n] for d in deltas]
+            Z = net.forward(X, acts)
+            penalty.track(flat.coefs, exact)
+            data = X, acts, deltas
+        delta = data[2][-1]
         if penalty.margin is not None:
             loss = penalty.margin.loss_and_delta(
-                Z, Y, sw, s, P, deltas[-1], flat.coefs, penalty.tracker
+                Z, Y, sw, s, P, delta, flat.coefs, penalty.tracker
             )
         else:
             np.copyto(P, Z)
             OUTPUT_ACTIVATIONS[self.out_activation_](P)
             loss = LOSSES[self.out_activation_](Y, P, sw)
-            delta = deltas[-1]
             np.subtract(P, Y, out=delta)
             if sw is not None:
                 delta *= sw[:, None]
             delta *= 1.0 / s
-        net.backward(X, acts, deltas, flat.coef_grads, flat.intercept_grads)
-        loss += penalty(flat.coefs, flat.coef_grads, self.alpha / s, exact)
+        if rider is not None:
+            penalty.load(X, acts, deltas, scale)
+        net.backward(
+            X, acts, deltas, flat.coef_grads, flat.intercept_grads, rider=rider
+        )
+        loss += penalty(flat.coefs, flat.coef_grads, scale, exact)
         return loss
 
     # ------------------------------------------------------------------
@@ -815,15 +836,13 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 )
             batch_size = int(np.clip(self.batch_size, 1, n))
 
-        acts, deltas = flat.network.allocate(batch_size)
-        P = np.empty_like(acts[-1])
-        # One shuffled copy of the data, refilled each epoch, so that every
-        # batch is a contiguous slice (fast GEMMs, no per-batch gathers).
-        dense = not sp.issparse(X)
-        if self.shuffle and dense:
-            X_s, Y_s = np.empty_like(X), np.empty_like(Y)
-            sw_s = None if sw is None else np.empty_like(sw)
+        # One spare row in every buffer when the penalty rides in the GEMMs.
+        spare = int(penalty.rider is not None)
+        acts, deltas = flat.network.allocate(batch_size + spare)
+        P = np.empty((batch_size, acts[-1].shape[1]), acts[-1].dtype)
+        batches = _Batches(X, Y, sw, batch_size, spare)
         sample_idx = np.arange(n)
+        order = None  # in place: batches are slices
         rng = self._random_state
         divergence_threshold = None
 
@@ -834,17 +853,7 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     # Same draws as sklearn.utils.shuffle on the index array.
                     perm = np.arange(n)
                     rng.shuffle(perm)
-                    sample_idx = sample_idx[perm]
-                    if dense:
-                        np.take(X, sample_idx, axis=0, out=X_s)
-                        np.take(Y, sample_idx, axis=0, out=Y_s)
-                        if sw is not None:
-                            np.take(sw, sample_idx, out=sw_s)
-                    else:
-                        X_s, Y_s = X[sample_idx], Y[sample_idx]
-                        sw_s = None if sw is None else sw[sample_idx]
-                else:
-                    X_s, Y_s, sw_s = X, Y, sw
+                    order = sample_idx = sample_idx[perm]
                 if resync:
                     penalty.converge(flat.coefs)
                 resync = hasattr(penalty, "converge")
@@ -857,19 +866,12 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                     if m == batch_size:
                         a_b, d_b, P_b = acts, deltas, P
                     else:
-                        a_b = [a[:m] for a in acts]
-                        d_b = [d[:m] for d in deltas]
+                        a_b = [a[: m + spare] for a in acts]
+                        d_b = [d[: m + spare] for d in deltas]
                         P_b = P[:m]
-                    sw_b = None if sw_s is None else sw_s[start:stop]
+                    X_b, Y_b, sw_b = batches(order, start, stop)
                     loss = self._loss_grad(
-                        flat,
-                        penalty,
-                        X_s[start:stop],
-                        Y_s[start:stop],
-                        sw_b,
-                        a_b,
-                        d_b,
-                        P_b,
+                        flat, penalty, X_b, Y_b, sw_b, a_b, d_b, P_b, False, spare
                     )
                     if loss is None:
                         continue
@@ -973,6 +975,48 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return tags
 
 
+class _Batches:
+    """Mini-batches of ``(X, Y, sample_weight)``, in order or gathered.
+
+    Shuffled dense batches are gathered one at a time into fixed buffers: the
+    batch is then hot in cache for its first GEMM, and the data is never
+    copied whole, so memory grows with the data only through the data.
+    With ``spare`` the returned ``X`` has one more row than the batch, for
+    the penalty to ride in backpropagation (see ``_loss_grad``); sparse
+    batches have none.
+    """
+
+    def __init__(self, X, Y, sw, batch_size, spare=0):
+        self.X, self.Y, self.sw = X, Y, sw
+        self.dense = not sp.issparse(X)
+        self.spare = spare if self.dense else 0
+        if self.dense:
+            self.X_buf = np.empty((batch_size + self.spare, X.shape[1]), X.dtype)
+            self.Y_buf = np.empty((batch_size, Y.shape[1]), Y.dtype)
+            self.sw_buf = None if sw is None else np.empty(batch_size, sw.dtype)
+
+    def __call__(self, order, start, stop):
+        """Rows ``order[start:stop]`` (``start:stop`` when ``order`` is None)."""
+        X, Y, sw = self.X, self.Y, self.sw
+        m = stop - start
+        if order is None:
+            Y_b, sw_b = Y[start:stop], None if sw is None else sw[start:stop]
+            if not self.spare:
+                return X[start:stop], Y_b, sw_b
+            np.copyto(self.X_buf[:m], X[start:stop])
+            return self.X_buf[: m + 1], Y_b, sw_b
+        idx = order[start:stop]
+        if not self.dense:
+            return X[idx], Y[idx], None if sw is None else sw[idx]
+        # mode="clip" (the indices are valid): "raise" buffers a whole copy.
+        np.take(X, idx, axis=0, out=self.X_buf[:m], mode="clip")
+        X_b = self.X_buf[: m + self.spare]
+        Y_b = np.take(Y, idx, axis=0, out=self.Y_buf[:m], mode="clip")
+        if sw is None:
+            return X_b, Y_b, None
+        return X_b, Y_b, np.take(sw, idx, out=self.sw_buf[:m], mode="clip")
+
+
 class _RescaledPenalty:
     """A penalty whose scale argument is multiplied by ``2**exponent``.
 
@@ -985,6 +1029,13 @@ class _RescaledPenalty:
 
     def __call__(self, coefs, coef_grads, scale, exact=False):
         return self.penalty(coefs, coef_grads, np.ldexp(scale, self.exponent), exact)
+
+    @property
+    def rider(self):
+        return getattr(self.penalty, "rider", None)
+
+    def load(self, X, activations, deltas, scale):
+        self.penalty.load(X, activations, deltas, np.ldexp(scale, self.exponent))
 
 
 def _lbfgs_iprint(iprint):

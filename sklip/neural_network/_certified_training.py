@@ -104,6 +104,23 @@ class TrainingTerms:
         if self.tracker is not None:
             self.tracker.converge(coefs)
 
+    @property
+    def rider(self):
+        """The penalty riding in the training GEMMs (see
+        :class:`~sklip.neural_network._penalties.SpectralPenalty`), or None.
+
+        Only the spectral penalty alone rides: the margin and the budget
+        read the tracked pairs after backpropagation, which the rider has
+        moved on by then.
+        """
+        if self.margin is not None or self.budget is not None:
+            return None
+        return getattr(self.penalty, "rider", None)
+
+    def load(self, X, activations, deltas, scale):
+        """Load the rider's rows before backpropagation."""
+        self.penalty.load(X, activations, deltas, scale)
+
     def __call__(self, coefs, coef_grads, scale, exact=False):
         if self.margin is not None:
             self.margin.add_weight_gradients(coefs, coef_grads, self.tracker)
