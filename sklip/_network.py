@@ -14,17 +14,18 @@ with the network that was trained.
 """
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._activations import HIDDEN_ACTIVATIONS
 
 
 def _dot_into(A, W, out):
-    """``out[...] = A @ W`` without allocating when ``A`` is dense."""
-    if sp.issparse(A):
-        out[...] = A @ W
-    else:
+    """``out[...] = A @ W`` without allocating when ``A`` is an ndarray."""
+    # An exact type test: scipy's issparse costs ~1.5 us, paid per layer
+    # and mini-batch; hidden activations are always plain ndarrays.
+    if type(A) is np.ndarray:
         np.dot(A, W, out=out)
+    else:
+        out[...] = A @ W
     return out
 
 
@@ -209,10 +210,10 @@ class Network:
                 A_prev = X if layer == 0 else activations[layer - 1]
                 # A batch without the spare row (sparse) meets the rows it has.
                 d = delta if A_prev.shape[0] == delta.shape[0] else delta[data]
-                if sp.issparse(A_prev):
-                    coef_grads[layer][...] = A_prev.T @ d
-                else:
+                if type(A_prev) is np.ndarray:
                     np.dot(A_prev.T, d, out=coef_grads[layer])
+                else:  # sparse X
+                    coef_grads[layer][...] = A_prev.T @ d
                 # A GEMV with a ones vector sums the rows 2-4x faster than
                 # np.sum(axis=0) at mini-batch sizes (measured, OpenBLAS).
                 rows = delta[data]
