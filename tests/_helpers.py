@@ -4,6 +4,20 @@ parameter vector, evaluated through the estimators' own engine."""
 import numpy as np
 
 
+def training_state(est, X, y, input_map=None):
+    """``(X, Y, flat, terms)`` of ``est`` initialised exactly as ``fit``
+    would, with ``input_map`` as handed over by a sklip pipeline."""
+    from sklearn.utils import check_random_state
+
+    X, Y, _ = est._validate_input(X, y, incremental=False, reset=True)
+    Y = Y.astype(X.dtype)
+    layer_units = [X.shape[1], *est._hidden_layer_sizes(), Y.shape[1]]
+    est._random_state = check_random_state(est.random_state)
+    flat = est._init_state(layer_units, X.dtype, est._random_state)
+    est.input_map_ = input_map
+    return X, Y, flat, est._make_penalty(flat)
+
+
 def objective_and_gradient(est, X, y, sample_weight=None, input_map=None, budget=False):
     """Return ``f(theta) -> (loss, grad)`` and a starting ``theta``.
 
@@ -13,15 +27,7 @@ def objective_and_gradient(est, X, y, sample_weight=None, input_map=None, budget
     would hand over (None: penalty in model units). With ``budget``, theta
     is lbfgs's ``V`` of the ``max_lipschitz`` reparametrisation.
     """
-    from sklearn.utils import check_random_state
-
-    X, Y, _ = est._validate_input(X, y, incremental=False, reset=True)
-    Y = Y.astype(X.dtype)
-    layer_units = [X.shape[1], *est._hidden_layer_sizes(), Y.shape[1]]
-    est._random_state = check_random_state(est.random_state)
-    flat = est._init_state(layer_units, X.dtype, est._random_state)
-    est.input_map_ = input_map
-    penalty = est._make_penalty(flat)
+    X, Y, flat, penalty = training_state(est, X, y, input_map)
     acts, deltas = flat.network.allocate(X.shape[0])
     P = np.empty_like(acts[-1])
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=X.dtype)

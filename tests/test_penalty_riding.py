@@ -12,12 +12,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 
 from sklip import LipschitzMLPClassifier, LipschitzMLPRegressor
 from sklip._input_map import InputMap
 
-from ._helpers import numerical_gradient
+from ._helpers import numerical_gradient, training_state
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -34,13 +33,7 @@ def _riding_step(est, X, y, sw, input_map, sparse):
     """``f(theta) -> (loss, grad, vectors after)``: one riding objective
     evaluation from the same tracked pairs every time, as a mini-batch step
     of ``fit`` does it (spare rows in every buffer)."""
-    X, Y, _ = est._validate_input(X, y, incremental=False, reset=True)
-    Y = Y.astype(X.dtype)
-    units = [X.shape[1], *est._hidden_layer_sizes(), Y.shape[1]]
-    est._random_state = check_random_state(est.random_state)
-    flat = est._init_state(units, X.dtype, est._random_state)
-    est.input_map_ = input_map
-    terms = est._make_penalty(flat)
+    X, Y, flat, terms = training_state(est, X, y, input_map)
     assert terms.rider is not None
     n = X.shape[0]
     acts, deltas = flat.network.allocate(n + 1)
