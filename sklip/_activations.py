@@ -34,18 +34,35 @@ def _exp(Z):
     return np.exp(Z, out=Z)
 
 
+def row_max(Z):
+    """``Z.max(axis=1)`` of a 2-D array, fast for few columns.
+
+    numpy's reduction along a short last axis costs ~8 us per mini-batch;
+    column by column it is 2-8x faster for a classifier's few outputs
+    (measured), with the same result (a maximum is exact).
+    """
+    n_columns = Z.shape[1]
+    if n_columns > 16:
+        return Z.max(axis=1)
+    out = Z[:, 0].copy()
+    for j in range(1, n_columns):
+        np.maximum(out, Z[:, j], out=out)
+    return out
+
+
+def logsumexp_rows(Z):
+    """``log(sum(exp(Z), axis=1))``, shifted by the row maxima; shape (n, 1).
+
+    scipy.special.logsumexp does the same in ~0.25 ms per mini-batch (array
+    API dispatch), more than a training step's activations.
+    """
+    shift = row_max(Z)[:, None]
+    E = np.exp(Z - shift)
+    return np.log(E.sum(axis=1, keepdims=True)) + shift
+
+
 def _softmax(Z):
-    n_classes = Z.shape[1]
-    if n_classes <= 16:
-        # numpy's max along a short last axis costs ~8 us per mini-batch;
-        # column by column it is 2-8x faster for a classifier's few outputs
-        # (measured), with the same result (a maximum is exact).
-        shift = Z[:, 0].copy()
-        for j in range(1, n_classes):
-            np.maximum(shift, Z[:, j], out=shift)
-        Z -= shift[:, None]
-    else:
-        Z -= Z.max(axis=1, keepdims=True)
+    Z -= row_max(Z)[:, None]
     np.exp(Z, out=Z)
     Z /= Z.sum(axis=1, keepdims=True)
     return Z

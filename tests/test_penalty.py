@@ -150,3 +150,23 @@ def test_n_power_iterations_improves_the_estimate(riding):
             tracker.update(coefs)
         errors.append(abs(tracker.sigmas[0] - np.linalg.norm(coefs[0], 2)))
     assert errors[1] < 0.1 * errors[0]
+
+
+@pytest.mark.parametrize(
+    "dtype, magnitude",
+    [(np.float64, m) for m in (1e-200, 1e-30, 1.0, 1e18, 1e200)]
+    + [(np.float32, m) for m in (1e-30, 1.0, 1e18)],
+)
+def test_power_vectors_normalise_without_underflow_or_overflow(dtype, magnitude):
+    # The squares of tiny or huge entries underflow or overflow; the norm
+    # and the direction must not.
+    from sklip.neural_network._penalties import _normalise
+
+    x = np.array([3.0, -4.0, 0.0], dtype=dtype) * dtype(magnitude)
+    out = np.empty_like(x)
+    with np.errstate(over="ignore"):
+        norm = _normalise(x, out=out)
+    assert norm == pytest.approx(5 * magnitude, rel=1e-6)
+    np.testing.assert_allclose(out, [0.6, -0.8, 0.0], rtol=1e-6)
+    zero = np.zeros(3, dtype)
+    assert _normalise(zero) == 0.0 and not zero.any()

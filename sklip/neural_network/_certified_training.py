@@ -49,9 +49,8 @@ result with :func:`sklip.lipschitz.lipschitz_bound` itself.
 """
 
 import numpy as np
-from scipy.special import logsumexp
 
-from .._activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from .._activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, logsumexp_rows
 from .._network import Network
 from ._losses import LOSSES, _average
 
@@ -220,7 +219,7 @@ class LipschitzMargin:
         """
         out = self.out_activation
         if out == "softmax":
-            lse = logsumexp(Z, axis=1, keepdims=True)
+            lse = logsumexp_rows(Z)
             values = -(Y * (Z - lse))
         elif out == "logistic":
             values = np.logaddexp(0.0, Z) - Y * Z

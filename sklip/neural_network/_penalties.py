@@ -23,8 +23,12 @@ from scipy.sparse.linalg import svds
 # dense SVD, whose cost grows cubically (about 10 ms at that size).
 _DENSE_SVD_MAX_DIM = 64
 
-# Smallest positive normal float32: a norm below it is treated as zero.
-_TINY = float(np.finfo(np.float32).tiny)
+# Norms outside (sqrt(tiny), sqrt(max)) of their dtype may have lost digits
+# to underflow or overflowed in the squares: _normalise rescales those.
+_SAFE_NORMS = {
+    np.dtype(t): (np.sqrt(np.finfo(t).tiny) * 1e3, np.sqrt(np.finfo(t).max) * 1e-3)
+    for t in (np.float32, np.float64)
+}
 
 
 def _mapped(W, input_map):
@@ -55,19 +59,17 @@ def power_iteration(W, u, v, n_iter, input_map=None):
         ``||A W||_2`` that matches the returned vectors exactly.
     """
     sigma = 0.0
-    tiny = np.finfo(u.dtype).tiny
     for _ in range(n_iter):
         if input_map is None:
             np.dot(W.T, u, out=v)
         else:
             np.dot(W.T, input_map.rmatmul(u), out=v)
-        v /= max(np.linalg.norm(v), tiny)
+        _normalise(v)
         if input_map is None:
             np.dot(W, v, out=u)
         else:
             u[...] = input_map.matmul(W @ v)
-        sigma = float(np.linalg.norm(u))
-        u /= max(sigma, tiny)
+        sigma = _normalise(u)
     return sigma
 
 
@@ -75,7 +77,19 @@ def _normalise(x, out=None):
     """``x`` scaled to unit norm, into ``out`` (default: in place; a zero
     vector stays zero); returns the norm it had."""
     norm = math.sqrt(np.dot(x, x))
-    np.multiply(x, 1.0 / max(norm, _TINY), out=x if out is None else out)
+    low, high = _SAFE_NORMS.get(x.dtype, (0.0, np.inf))
+    if not low < norm < high:
+        # Tiny or huge entries: rescale by the largest first, as
+        # np.linalg.norm does not.
+        largest = float(np.max(np.abs(x))) if x.size else 0.0
+        if largest == 0.0 or not math.isfinite(largest):
+            np.copyto(x if out is None else out, x)
+            return largest
+        scaled = x / largest
+        norm = largest * math.sqrt(np.dot(scaled, scaled))
+        np.divide(scaled, norm / largest, out=x if out is None else out)
+        return norm
+    np.multiply(x, 1.0 / norm, out=x if out is None else out)
     return norm
 
 
