@@ -170,3 +170,23 @@ def test_power_vectors_normalise_without_underflow_or_overflow(dtype, magnitude)
     np.testing.assert_allclose(out, [0.6, -0.8, 0.0], rtol=1e-6)
     zero = np.zeros(3, dtype)
     assert _normalise(zero) == 0.0 and not zero.any()
+
+
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (5, 3), (3, 5), (64, 64), (40, 90), (90, 70)]
+)
+@pytest.mark.parametrize("scale", [1e-150, 1.0, 1e150])
+def test_exact_top_singular_pair_matches_the_spectral_norm(shape, scale):
+    # Small matrices take the Gram eigenvector route, larger ones Lanczos;
+    # both must give the exact norm and a consistent unit pair.
+    from sklip.neural_network._penalties import exact_top_singular
+
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal(shape) * scale
+    u, v = np.zeros(shape[0]), np.zeros(shape[1])
+    sigma = exact_top_singular(M, u, v)
+    exact = np.linalg.norm(M / scale, 2) * scale
+    assert sigma == pytest.approx(exact, rel=1e-12)
+    assert np.linalg.norm(u) == pytest.approx(1.0, rel=1e-12)
+    assert np.linalg.norm(v) == pytest.approx(1.0, rel=1e-12)
+    assert (u @ (M / scale) @ v) * scale == pytest.approx(exact, rel=1e-10)
