@@ -35,6 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._activations import HIDDEN_ACTIVATIONS
 from .._input_map import SUPPORTED_STEP_NAMES, InputMap
 from .._network import Network
+from .._step_maps import _is_passthrough
 from .._validation import resolve_features
 
 # Linear models whose raw output is ``X @ coef_.T + intercept_`` (the decision
@@ -75,10 +76,6 @@ def _is_mlp(estimator):
     if hasattr(estimator, "coefs_") and hasattr(estimator, "intercepts_"):
         return True
     return hasattr(estimator, "hidden_layer_sizes") and hasattr(estimator, "activation")
-
-
-def _is_passthrough(step):
-    return step is None or (isinstance(step, str) and step == "passthrough")
 
 
 def _leaves(estimator, prefix=""):
