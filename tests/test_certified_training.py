@@ -375,3 +375,24 @@ def test_certified_training_parameters_are_grid_searchable(digits):
     best = search.best_estimator_
     if best.max_lipschitz is not None:
         assert lipschitz_bound(best, method="spectral") <= best.max_lipschitz
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_budget_holds_over_the_perturbable_columns_of_a_column_transformer(solver):
+    # One-hot columns are held fixed: the budget covers the scaled numeric
+    # columns, which are the default features= of the bound.
+    pytest.importorskip("pandas", reason="DataFrame input needs pandas")
+    from ._robustness_models import mixed_pipeline
+
+    final = LipschitzMLPClassifier(
+        (16,), solver=solver, max_lipschitz=0.5, max_iter=100, random_state=0
+    )
+    pipe, df, y = mixed_pipeline(final, sklip_pipeline=True)
+    bound = lipschitz_bound(pipe, method="spectral")
+    assert bound <= 0.5
+    # The budget binds: without it the same model is far less smooth.
+    free = mixed_pipeline(
+        LipschitzMLPClassifier((16,), solver=solver, max_iter=100, random_state=0),
+        sklip_pipeline=True,
+    )[0]
+    assert lipschitz_bound(free, method="spectral") > 2 * bound
