@@ -12,8 +12,8 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
 from .._network import Network
-from .._validation import check_count, check_samples
-from ._view import as_network
+from .._validation import check_count, check_samples, resolve_features
+from ._view import _check_estimator
 
 # Rows per Jacobian batch are chosen so that a batch holds about this many
 # floats: bounded memory without a Python loop over samples.
@@ -28,20 +28,68 @@ def _float64_network(network):
     )
 
 
-def _top_singular(network, X):
-    """Per row: top singular value and vectors ``(sigma, u, v)`` of ``J(x)``."""
-    U, S, Vt = np.linalg.svd(network.jacobian(X), full_matrices=False)
+def _top_singular(network, X, k):
+    """Per row: top singular value and vectors ``(sigma, u, v)`` of ``J_S(x)``,
+    the Jacobian w.r.t. the first ``k`` inputs (the movable ones)."""
+    U, S, Vt = np.linalg.svd(network.jacobian(X)[:, :, :k], full_matrices=False)
     return S[:, 0], U[:, :, 0], Vt[:, 0, :]
 
 
-def _jacobian_norms(network, X):
-    """``||J(x)||_2`` for every row of ``X``, in batches of rows."""
+def _jacobian_norms(network, X, k):
+    """``||J_S(x)||_2`` for every row of ``X``, in batches of rows."""
     rows = max(1, _BATCH_FLOATS // (network.n_outputs * max(network.layer_units)))
     norms = [
-        np.linalg.svd(network.jacobian(X[start : start + rows]), compute_uv=False)[:, 0]
+        np.linalg.svd(
+            network.jacobian(X[start : start + rows])[:, :, :k], compute_uv=False
+        )[:, 0]
         for start in range(0, X.shape[0], rows)
     ]
     return np.concatenate(norms)
+
+
+class _Space:
+    """The coordinates the ascent moves: a network on ``Z = [x_S, z_rest]``
+    whose first ``k`` inputs are the raw columns ``S`` and whose other
+    inputs (what the held columns and offsets feed the first layer) stay
+    at their value in the starting row, plus the way back to a raw row."""
+
+    def __init__(self, estimator, X, features):
+        if isinstance(estimator, Network):
+            network = _float64_network(estimator)
+            X = check_samples(X, network.n_features_in, accept_sparse=True)
+            if sp.issparse(X):
+                X = X.toarray()
+            d = X.shape[1]
+            columns = (
+                np.arange(d) if features is None else resolve_features(features, d)
+            )
+            # Columns S first, the others after: the same network, its first
+            # layer's rows permuted, so the ascent only moves the first k.
+            order = np.concatenate([columns, np.setdiff1d(np.arange(d), columns)])
+            coefs = [network.coefs[0][order]] + list(network.coefs[1:])
+            self.network = Network(coefs, list(network.intercepts), network.activation)
+            self.Z, self.k = X[:, order], columns.size
+            self.inputs, self._X, self._columns = None, X, columns
+            return
+        # Imported here: sklip.robustness imports sklip.lipschitz.
+        from ..robustness._common import Inputs
+
+        _check_estimator(estimator)
+        inputs = Inputs(estimator, X, features)
+        network, Z, _ = inputs.attack_space()
+        self.network, self.Z, self.k = _float64_network(network), Z, inputs.columns.size
+        self.inputs, self._X, self._columns = inputs, None, inputs.columns
+
+    def point(self, row, xs):
+        """Raw row ``row`` of ``X`` with the columns ``S`` set to ``xs``."""
+        if self.inputs is None:
+            out = np.array(self._X[row], dtype=np.float64)
+            out[self._columns] = xs
+            return out
+        out = self.inputs.assemble(xs[None, :], rows=[row])
+        if hasattr(out, "iloc"):
+            return out
+        return out.toarray()[0] if sp.issparse(out) else out[0]
 
 
 def lipschitz_lower_bound(
@@ -52,6 +100,7 @@ def lipschitz_lower_bound(
     n_iter=30,
     random_state=None,
     return_point=False,
+    features=None,
 ):
     r"""Empirical lower bound of the L2 Lipschitz constant, attained by the model.
 
@@ -73,6 +122,13 @@ def lipschitz_lower_bound(
        crossed); all starts are advanced together, without a loop over
        samples.
 
+    With ``features``, the constant is the one over the raw columns ``S``:
+    :math:`\sup_x \|J_S(x)\|_2`, the Jacobian w.r.t. the columns ``S`` with
+    every other column at its value in ``x``. Only the ``S`` columns move;
+    the held columns (categorical, or entering through a non-affine step)
+    keep their values in the starting row and shift the first layer as the
+    pipeline does, so the activation pattern is the model's own.
+
     The returned value is the Jacobian norm at a concrete point, so it never
     exceeds the true constant (up to rounding in the Jacobian product), and
     every certified upper bound of :func:`lipschitz_bound` is at least it.
@@ -80,9 +136,12 @@ def lipschitz_lower_bound(
     Parameters
     ----------
     estimator : estimator or Network
-        A fitted model accepted by :func:`~sklip.lipschitz.as_network`.
-    X : array-like of shape (n_samples, n_features)
-        Starting points in the raw input space (e.g. the training data).
+        A fitted model accepted by :func:`~sklip.lipschitz.lipschitz_bound`
+        (a pipeline may hold columns fixed, e.g. a ``ColumnTransformer`` with
+        a ``OneHotEncoder``).
+    X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
+        Starting points in the raw input space (e.g. the training data), as
+        the model's ``predict`` takes them.
     n_restarts : int, default=10
         Number of ascents, started from the rows with the largest Jacobian
         norms (repeated with jitter if ``X`` has fewer rows).
@@ -92,19 +151,30 @@ def lipschitz_lower_bound(
         Seeds the jitter and the random directions.
     return_point : bool, default=False
         Also return the point where the bound is attained.
+    features : str, int, array-like of str, int or bool, default=None
+        Raw columns ``S`` the constant is taken over (names, indices or a
+        boolean mask), as in :func:`~sklip.lipschitz.lipschitz_bound`.
+        None: every column except the categorical ones (an encoder's input,
+        or non-numeric in a DataFrame), which are held fixed.
 
     Returns
     -------
     lower_bound : float
-        ``||J_f(x*)||_2`` at the best point ``x*`` found.
-    point : ndarray of shape (n_features,)
-        ``x*``; only when ``return_point=True``.
+        ``||J_S(x*)||_2`` at the best point ``x*`` found (raw output units
+        per raw input unit).
+    point : ndarray of shape (n_features,) or DataFrame of shape (1, n_features)
+        ``x*`` in the caller's raw columns (all of them, held ones at their
+        value in the starting row); a one-row DataFrame with the same
+        columns and dtypes when ``X`` is a DataFrame (as
+        :func:`~sklip.robustness.perturb` returns perturbed DataFrames),
+        otherwise a 1-D array. Only when ``return_point=True``.
 
     Raises
     ------
     ValueError
-        If ``X`` contains NaN or infinity, has the wrong number of features,
-        or a parameter is out of range.
+        If a selected column of ``X`` contains NaN or infinity, ``X`` has the
+        wrong number of features, ``features`` is invalid or names a
+        categorical column, or a parameter is out of range.
 
     References
     ----------
@@ -120,48 +190,57 @@ def lipschitz_lower_bound(
     >>> reg = LinearRegression().fit(X, X @ [3.0, 4.0])
     >>> round(lipschitz_lower_bound(reg, X, random_state=0), 6)
     5.0
+    >>> round(lipschitz_lower_bound(reg, X, features=[1], random_state=0), 6)
+    4.0
     """
     check_count(n_restarts, "n_restarts", 1)
     check_count(n_iter, "n_iter", 0)
-    network = _float64_network(as_network(estimator))
-    X = check_samples(X, network.n_features_in, accept_sparse=True)
-    if sp.issparse(X):
-        X = X.toarray()
-    sigma = _jacobian_norms(network, X)
+    space = _Space(estimator, X, features)
+    network, Z, k = space.network, space.Z, space.k
+    sigma = _jacobian_norms(network, Z, k)
     best_row = int(np.argmax(sigma))
-    best, best_point = float(sigma[best_row]), X[best_row].copy()
+    best, best_xs = float(sigma[best_row]), Z[best_row, :k].copy()
     if n_iter > 0:
-        value, point = _ascend(network, X, sigma, n_restarts, n_iter, random_state)
+        value, row, xs = _ascend(network, Z, k, sigma, n_restarts, n_iter, random_state)
         if value > best:
-            best, best_point = value, point
-    return (best, best_point) if return_point else best
+            best, best_row, best_xs = value, row, xs
+    if not return_point:
+        return best
+    return best, space.point(best_row, best_xs)
 
 
-def _ascend(network, X, sigma, n_restarts, n_iter, random_state):
-    """Vectorised hill climbing on ``||J(x)||_2`` from the best rows of ``X``."""
+def _ascend(network, Z, k, sigma, n_restarts, n_iter, random_state):
+    """Vectorised hill climbing on ``||J_S(x)||_2`` from the best rows of
+    ``Z``, moving only its first ``k`` coordinates (the columns ``S``).
+    Returns the best value, the starting row it came from and its ``x_S``."""
     rng = check_random_state(random_state)
-    n, d = X.shape
+    n = Z.shape[0]
+    X = Z[:, :k]
     # Step scale from the spread of the data; 1 when it has none.
     spread = np.sqrt(np.mean(np.sum((X - X.mean(axis=0)) ** 2, axis=1)))
     radius = 0.1 * (spread if spread > 0 else 1.0)
     order = np.argsort(-sigma, kind="stable")
-    x = X[order[np.arange(n_restarts) % n]].copy()
+    rows = order[np.arange(n_restarts) % n]
+    x, rest = X[rows].copy(), Z[rows, k:]
     repeats = np.arange(n_restarts) >= n
-    x[repeats] += radius / np.sqrt(d) * rng.standard_normal((repeats.sum(), d))
-    value, u, v = _top_singular(network, x)
+    x[repeats] += radius / np.sqrt(k) * rng.standard_normal((repeats.sum(), k))
+
+    def full(xs):
+        return np.hstack([xs, rest]) if rest.shape[1] else xs
+
+    value, u, v = _top_singular(network, full(x), k)
     step = np.full(n_restarts, radius)
     for _ in range(n_iter):
         h = step[:, None]
-        grad = network.input_gradient(x + h * v, u) - network.input_gradient(
-            x - h * v, u
-        )
+        grad = network.input_gradient(full(x + h * v), u)[:, :k]
+        grad -= network.input_gradient(full(x - h * v), u)[:, :k]
         grad /= 2 * h
         norm = np.linalg.norm(grad, axis=1)
         flat = norm <= 1e-12 * np.maximum(value, 1e-300)
-        direction = np.where(flat[:, None], rng.standard_normal((n_restarts, d)), grad)
+        direction = np.where(flat[:, None], rng.standard_normal((n_restarts, k)), grad)
         direction /= np.linalg.norm(direction, axis=1, keepdims=True)
         candidate = x + h * direction
-        c_value, c_u, c_v = _top_singular(network, candidate)
+        c_value, c_u, c_v = _top_singular(network, full(candidate), k)
         # Ties are accepted so that starts on a plateau (a linear region of
         # a ReLU network, a dead region) keep moving, with a growing step.
         better = c_value >= value
@@ -171,4 +250,4 @@ def _ascend(network, X, sigma, n_restarts, n_iter, random_state):
         # A start whose step has collapsed is stuck: explore again at full size.
         step[step < 1e-4 * radius] = radius
     best = int(np.argmax(value))
-    return float(value[best]), x[best].copy()
+    return float(value[best]), int(rows[best]), x[best].copy()

@@ -306,10 +306,18 @@ class Inputs:
         return self.columns.size == self.X.shape[1]
 
     # -- writing X ---------------------------------------------------------
-    def assemble(self, Xs):
-        """``X`` with the perturbed columns replaced by ``Xs``, in the type
-        the user gave (DataFrame, ndarray, sparse matrix of the same format)."""
+    def assemble(self, Xs, rows=None):
+        """``X`` (its ``rows`` only, when given) with the perturbed columns
+        replaced by ``Xs``, in the type the user gave (DataFrame, ndarray,
+        sparse matrix of the same format)."""
         X, cols = self.X, self.columns
+        if rows is not None:
+            if _is_dataframe(X):
+                X = X.iloc[rows]
+            elif sp.issparse(X):
+                X = X.tocsr()[rows].asformat(X.format)
+            else:
+                X = X[rows]
         if _is_dataframe(X):
             out = X.copy()
             for k, j in enumerate(cols):
