@@ -408,3 +408,57 @@ def test_evaluate_a_scikit_learn_model(tmp_path):
     lower = float(run.stdout.split("Lipschitz lower bound")[1].split()[0])
     assert lower == pytest.approx(float(lines["Lipschitz bound, auto"]), rel=1e-3)
     assert float(lines["accuracy"]) == pytest.approx(model.score(X, y), abs=1e-4)
+
+
+def test_scheduler_errors_are_one_line_and_quick(files):
+    pytest.importorskip("distributed", reason="--scheduler needs sklip[distributed]")
+    import time
+
+    for address, expected in [
+        ("tcp://127.0.0.1:1", "No dask scheduler answered at 'tcp://127.0.0.1:1'"),
+        ("not an address::", "is not a valid dask scheduler address"),
+    ]:
+        start = time.perf_counter()
+        run = sklip(
+            "search",
+            "--data",
+            "cls.csv",
+            "--target",
+            "species",
+            *FAST,
+            "--scheduler",
+            address,
+            "--scheduler-timeout",
+            "1",
+            cwd=files,
+        )
+        elapsed = time.perf_counter() - start
+        assert run.returncode == 2, run.stderr
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and "--scheduler" in lines[0], run.stderr
+        assert expected in lines[0]
+        # Fails on the connection, before any fit (interpreter start included).
+        assert elapsed < 60, elapsed
+
+
+@pytest.mark.slow
+def test_search_on_a_local_cluster_equals_the_local_run(files, tmp_path):
+    pytest.importorskip("distributed", reason="--scheduler needs sklip[distributed]")
+    from sklip.distributed import local_cluster
+
+    # No --n-jobs: 2 here, every worker on the cluster.
+    common = ["search", "--data", "cls.csv", "--target", "species", "--quick"]
+    common += ["--alphas", "1", "--max-iter", "40"]
+    local = sklip(*common, "--output", tmp_path / "local", cwd=files)
+    assert local.returncode == 0, local.stderr
+    with local_cluster(2, threads_per_worker=1) as client:
+        address = client.scheduler.address
+        remote = sklip(
+            *common, "--scheduler", address, "--output", tmp_path / "remote", cwd=files
+        )
+    assert remote.returncode == 0, remote.stderr
+    assert f"fits run on the dask cluster at {address}: 2 worker(s)" in remote.stderr
+    a = pd.read_csv(tmp_path / "local" / "cv_results.csv")
+    b = pd.read_csv(tmp_path / "remote" / "cv_results.csv")
+    timing = [c for c in a.columns if "time" in c]
+    pd.testing.assert_frame_equal(a.drop(columns=timing), b.drop(columns=timing))
