@@ -134,8 +134,10 @@ def add_model_options(parser, *, quick_note):
         "--n-jobs",
         type=n_jobs,
         default=None,
-        help="parallel fits in the grid search (-1: all cores, or all workers "
-        "with --scheduler); default: 2, with --scheduler -1",
+        help="parallel fits of the grid search on this machine (-1: all cores); "
+        "default: 2, with --scheduler -1: every worker thread of the cluster "
+        "runs fits (joblib's dask backend cannot run fewer, so any other value "
+        "is an error there)",
     )
     grid.add_argument(
         "--scheduler",
@@ -148,9 +150,10 @@ def add_model_options(parser, *, quick_note):
     grid.add_argument(
         "--scheduler-timeout",
         type=positive_float,
-        default=10.0,
+        default=5.0,
         metavar="SECONDS",
-        help="seconds to wait for the scheduler and its first worker",
+        help="with --scheduler: seconds to wait for the scheduler to answer "
+        "(and for its first worker) before stopping with an error",
     )
     grid.add_argument(
         "--test-size",

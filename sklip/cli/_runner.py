@@ -25,6 +25,13 @@ def fill_defaults(args):
             setattr(args, name, value)
     args.penalties = unique(args.penalties)
     args.alphas = unique(args.alphas)
+    if args.scheduler is not None and args.n_jobs not in (None, -1):
+        # joblib's dask backend runs as many fits at once as the workers
+        # have threads, whatever n_jobs says: a smaller value would be a lie.
+        raise CLIError(
+            "--n-jobs: with --scheduler every worker thread of the cluster runs "
+            f"fits; leave --n-jobs out (or -1), got {args.n_jobs}"
+        )
     if args.n_jobs is None:
         args.n_jobs = 2 if args.scheduler is None else -1
     return args
@@ -61,7 +68,11 @@ def fits_on(args, log):
             f"fits run on the dask cluster at {args.scheduler}: "
             f"{len(workers)} worker(s), {threads} thread(s)"
         )
-        with joblib.parallel_config(backend="dask"):
+        with joblib.parallel_config(
+            backend="dask",
+            client=client,
+            wait_for_workers_timeout=args.scheduler_timeout,
+        ):
             yield
     finally:
         client.close()
