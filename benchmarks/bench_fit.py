@@ -137,13 +137,40 @@ def _step_breakdown(dtype, hidden, n_features, n_classes, batch_size):
         spectral(flat.coefs, flat.coef_grads, 1e-4)
 
     base = _per_call_ms(plain)
+    fused = _fused_adam_ms(params.copy(), grad)
     return {
         "Adam update": _per_call_ms(lambda: adam.update(params, grad)),
+        **({} if fused is None else {"  Adam as one compiled loop": fused}),
         "Frobenius term": _per_call_ms(lambda: frobenius(None, None, 1e-4)),
         "forward + backward (no penalty)": base,
         "spectral penalty computed apart": _per_call_ms(apart) - base,
         "spectral penalty riding the GEMMs": _per_call_ms(riding) - base,
     }
+
+
+def _fused_adam_ms(params, grad):
+    """Adam's update as one compiled loop over the parameters (numba, when
+    installed): what a compiled kernel could save over numpy's ten passes.
+    Its square root and division keep it far from free (measured: 0.23 ms
+    per step in float64, 0.14 in float32, against 0.30 and 0.22 in numpy)."""
+    try:
+        import numba
+    except ImportError:
+        print("  (numba not installed: skipping the compiled Adam reference)")
+        return None
+
+    @numba.njit
+    def update(p, g, m, v, b1, b2, eps, step):
+        for i in range(p.size):
+            mi = b1 * m[i] + g[i]
+            vi = b2 * v[i] + g[i] * g[i]
+            m[i], v[i] = mi, vi
+            p[i] -= step * mi / (np.sqrt(vi) + eps)
+
+    t = params.dtype.type
+    m, v = np.zeros_like(params), np.zeros_like(params)
+    args = (params, grad, m, v, t(0.9), t(0.999), t(3e-7), t(1e-3))
+    return _per_call_ms(lambda: update(*args))
 
 
 def _peak_fit_memory(make, X, y):

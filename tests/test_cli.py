@@ -408,3 +408,97 @@ def test_evaluate_a_scikit_learn_model(tmp_path):
     lower = float(run.stdout.split("Lipschitz lower bound")[1].split()[0])
     assert lower == pytest.approx(float(lines["Lipschitz bound, auto"]), rel=1e-3)
     assert float(lines["accuracy"]) == pytest.approx(model.score(X, y), abs=1e-4)
+
+
+SCHEDULER_ERRORS = {
+    "unreachable": (
+        ["--scheduler", "tcp://127.0.0.1:1", "--scheduler-timeout", "1"],
+        "No dask scheduler answered at 'tcp://127.0.0.1:1'",
+    ),
+    "malformed": (["--scheduler", "not an address::"], "not a valid dask scheduler"),
+    "n-jobs": (["--scheduler", "tcp://127.0.0.1:1", "--n-jobs", "2"], "--n-jobs"),
+    "zero timeout": (
+        ["--scheduler", "tcp://127.0.0.1:1", "--scheduler-timeout", "0"],
+        "--scheduler-timeout",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", SCHEDULER_ERRORS, ids=list(SCHEDULER_ERRORS))
+def test_bad_scheduler_is_one_line_and_exit_2(files, case):
+    # Checked before any fit: the connection comes first (the unreachable
+    # case waits its one-second timeout, then stops).
+    pytest.importorskip("distributed", reason="--scheduler needs sklip[distributed]")
+    options, expected = SCHEDULER_ERRORS[case]
+    run = sklip(
+        "search",
+        "--data",
+        "cls.csv",
+        "--target",
+        "species",
+        "--quick",
+        *options,
+        cwd=files,
+    )
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert expected in lines[0]
+
+
+def test_scheduler_without_distributed_says_how_to_install(files, tmp_path):
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "distributed.py").write_text(
+        "raise ImportError(\"No module named 'distributed'\")\n"
+    )
+    env = dict(os.environ, PYTHONPATH=f"{shim}{os.pathsep}{ROOT}", MPLBACKEND="Agg")
+    run = subprocess.run(
+        [sys.executable, "-m", "sklip", "demo", "--data", "iris", "--quick"]
+        + ["--scheduler", "tcp://127.0.0.1:8786"],
+        cwd=files,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert "--scheduler: " in lines[0]
+    assert "pip install 'sklip[distributed]'" in lines[0]
+
+
+@pytest.mark.slow
+def test_search_on_a_local_cluster_equals_the_local_run(files, tmp_path):
+    pytest.importorskip("distributed", reason="--scheduler needs sklip[distributed]")
+    from sklip.distributed import local_cluster
+
+    # No --n-jobs: 2 here, every worker on the cluster.
+    common = ["search", "--data", "cls.csv", "--target", "species", "--quick"]
+    common += ["--alphas", "1", "--max-iter", "40"]
+    local = sklip(*common, "--output", tmp_path / "local", cwd=files)
+    assert local.returncode == 0, local.stderr
+    with local_cluster(2, threads_per_worker=1) as client:
+        address = client.scheduler.address
+        remote = sklip(
+            *common, "--scheduler", address, "--output", tmp_path / "remote", cwd=files
+        )
+    assert remote.returncode == 0, remote.stderr
+    assert f"fits run on the dask cluster at {address}: 2 worker(s)" in remote.stderr
+    a = pd.read_csv(tmp_path / "local" / "cv_results.csv")
+    b = pd.read_csv(tmp_path / "remote" / "cv_results.csv")
+    timing = [c for c in a.columns if "time" in c]
+    pd.testing.assert_frame_equal(a.drop(columns=timing), b.drop(columns=timing))
+    # A scheduler without workers: a clear error after the timeout, no hang.
+    with local_cluster(0) as client:
+        run = sklip(
+            *common,
+            "--scheduler",
+            client.scheduler.address,
+            "--scheduler-timeout",
+            "1",
+            cwd=files,
+        )
+    assert run.returncode == 2, run.stderr
+    assert "no worker joined the scheduler" in run.stderr.strip().splitlines()[-1]

@@ -133,8 +133,27 @@ def add_model_options(parser, *, quick_note):
     grid.add_argument(
         "--n-jobs",
         type=n_jobs,
-        default=2,
-        help="parallel fits in the grid search (-1: all cores)",
+        default=None,
+        help="parallel fits of the grid search on this machine (-1: all cores); "
+        "default: 2, with --scheduler -1: every worker thread of the cluster "
+        "runs fits (joblib's dask backend cannot run fewer, so any other value "
+        "is an error there)",
+    )
+    grid.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run the grid search's fits on the dask cluster whose scheduler "
+        "is at ADDRESS (as printed by `dask scheduler`, e.g. "
+        "tcp://10.0.0.5:8786; needs sklip[distributed]); default: this machine",
+    )
+    grid.add_argument(
+        "--scheduler-timeout",
+        type=positive_float,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --scheduler: seconds to wait for the scheduler to answer "
+        "(and for its first worker) before stopping with an error",
     )
     grid.add_argument(
         "--test-size",

@@ -1,9 +1,11 @@
 """Defaults, the train/test split and the report, shared by demo and search."""
 
+from contextlib import contextmanager
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ._args import unique
+from ._args import CLIError, unique
 from ._report import _pyplot, print_tables, write_report
 from ._search import Log, best_overall, run_search
 
@@ -23,7 +25,57 @@ def fill_defaults(args):
             setattr(args, name, value)
     args.penalties = unique(args.penalties)
     args.alphas = unique(args.alphas)
+    if args.scheduler is not None and args.n_jobs not in (None, -1):
+        # joblib's dask backend runs as many fits at once as the workers
+        # have threads, whatever n_jobs says: a smaller value would be a lie.
+        raise CLIError(
+            "--n-jobs: with --scheduler every worker thread of the cluster runs "
+            f"fits; leave --n-jobs out (or -1), got {args.n_jobs}"
+        )
+    if args.n_jobs is None:
+        args.n_jobs = 2 if args.scheduler is None else -1
     return args
+
+
+@contextmanager
+def fits_on(args, log):
+    """Where the grid search's fits run: here, or on the dask cluster of
+    ``--scheduler`` (connected first, so that a wrong address fails before
+    any work; the client is closed at the end, whatever happens)."""
+    if args.scheduler is None:
+        yield
+        return
+    import joblib
+
+    from ..distributed import connect
+
+    try:
+        client = connect(args.scheduler, timeout=args.scheduler_timeout)
+    except (ImportError, ValueError, ConnectionError) as exc:
+        raise CLIError(f"--scheduler: {' '.join(str(exc).split())}") from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=args.scheduler_timeout)
+        except TimeoutError:
+            raise CLIError(
+                f"--scheduler: no worker joined the scheduler at "
+                f"{args.scheduler!r} within {args.scheduler_timeout:g} s; start "
+                f"some with `dask worker {args.scheduler}`"
+            ) from None
+        workers = client.scheduler_info()["workers"].values()
+        threads = sum(w.get("nthreads", 1) for w in workers)
+        log(
+            f"fits run on the dask cluster at {args.scheduler}: "
+            f"{len(workers)} worker(s), {threads} thread(s)"
+        )
+        with joblib.parallel_config(
+            backend="dask",
+            client=client,
+            wait_for_workers_timeout=args.scheduler_timeout,
+        ):
+            yield
+    finally:
+        client.close()
 
 
 def run_and_report(X, y, *, task, encoder, n_numeric, args, title, out):
@@ -31,6 +83,24 @@ def run_and_report(X, y, *, task, encoder, n_numeric, args, title, out):
     if args.output:
         _pyplot()  # fail before the search, not after it
     log = Log(args.quiet)
+    # A wrong --scheduler fails before anything is printed or computed.
+    with fits_on(args, log):
+        result = _search_and_report(
+            X,
+            y,
+            task=task,
+            encoder=encoder,
+            n_numeric=n_numeric,
+            args=args,
+            title=title,
+            out=out,
+            log=log,
+        )
+    result["best_overall"] = best_overall(result)
+    return result
+
+
+def _search_and_report(X, y, *, task, encoder, n_numeric, args, title, out, log):
     stratify = y if task == "classification" else None
     X_train, X_test, y_train, y_test = train_test_split(
         X,
@@ -66,5 +136,4 @@ def run_and_report(X, y, *, task, encoder, n_numeric, args, title, out):
             f"\nreport: {directory}/ (cv_results.csv, accuracy_vs_lipschitz.png, "
             "robustness_curves.png)\n"
         )
-    result["best_overall"] = best_overall(result)
     return result

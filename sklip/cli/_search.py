@@ -48,9 +48,10 @@ def run_search(
         max_iter=args.max_iter,
         random_state=args.random_state,
     )
-    scoring = make_scorers(
-        task, units, eps, n_numeric, args.random_state, progress=not args.quiet
-    )
+    # A dot per scored fit, printed by the process that scored it: on a dask
+    # cluster that is a worker, whose output is not this terminal.
+    dots = not args.quiet and args.scheduler is None
+    scoring = make_scorers(task, units, eps, n_numeric, args.random_state, dots)
     main = METRICS[task][0]
     splitter = StratifiedKFold if task == "classification" else KFold
     cv = splitter(n_splits=args.cv, shuffle=True, random_state=args.random_state)
@@ -118,7 +119,7 @@ def run_search(
             }
         )
         log(
-            f" done in {time.perf_counter() - start:.1f} s; best "
+            f"{' ' if dots else ''}done in {time.perf_counter() - start:.1f} s; best "
             f"alpha={alpha:g}, cv {main} {search.best_score_:.3f}"
         )
     order = np.argsort([-r[f"mean_{main}"] for r in rows], kind="stable")
