@@ -194,7 +194,7 @@ class Network:
             matrix products but not in the intercepts or activation slopes,
             and ``rider.descend(layer, row)`` is called with the row of
             ``deltas[layer - 1]`` right after it is computed (see
-            :meth:`sklip.neural_network._penalties.SpectralPenalty.carry`).
+            :class:`sklip.neural_network._penalties.SpectralPenalty`).
 
         Returns
         -------

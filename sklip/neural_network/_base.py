@@ -363,14 +363,12 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if rider is not None:
             rider.begin(flat.coefs, X, n)
             Z = net.forward(X, acts, rider=rider)
-            data = X[:n], [a[:n] for a in acts], [d[:n] for d in deltas]
         else:
             if spare_row:
                 X, acts, deltas = X[:n], [a[:n] for a in acts], [d[:n] for d in deltas]
             Z = net.forward(X, acts)
             penalty.track(flat.coefs, exact)
-            data = X, acts, deltas
-        delta = data[2][-1]
+        delta = deltas[-1][:n]
         if penalty.margin is not None:
             loss = penalty.margin.loss_and_delta(
                 Z, Y, sw, s, P, delta, flat.coefs, penalty.tracker
