@@ -333,9 +333,6 @@ class SpectralPenalty:
     tracker : SpectralTracker
     """
 
-    #: Its gradient and power steps can ride in the training GEMMs.
-    rides = True
-
     def __init__(self, tracker):
         self.tracker = tracker
         self._x_row = False
