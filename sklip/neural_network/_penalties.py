@@ -62,17 +62,29 @@ def power_iteration(W, u, v, n_iter, input_map=None):
     """
     sigma = 0.0
     for _ in range(n_iter):
-        if input_map is None:
-            np.dot(W.T, u, out=v)
-        else:
-            np.dot(W.T, input_map.rmatmul(u), out=v)
-        _normalise(v)
-        if input_map is None:
-            np.dot(W, v, out=u)
-        else:
-            u[...] = input_map.matmul(W @ v)
-        sigma = _normalise(u)
+        _right_step(W, u, v, input_map)
+        sigma = _left_step(W, v, u, input_map)
     return sigma
+
+
+def _raw_left(u, input_map):
+    """``A^T u``: a left vector over the raw inputs seen by ``W``'s rows."""
+    return u if input_map is None else input_map.rmatmul(u)
+
+
+def _right_step(W, u, v, input_map=None):
+    """Half a power step, ``v <- (A W)^T u`` normalised; returns the norm."""
+    np.dot(W.T, _raw_left(u, input_map), out=v)
+    return _normalise(v)
+
+
+def _left_step(W, v, u, input_map=None):
+    """The other half, ``u <- A W v`` normalised; returns the norm."""
+    if input_map is None:
+        np.dot(W, v, out=u)
+    else:
+        u[...] = input_map.matmul(W @ v)
+    return _normalise(u)
 
 
 def _normalise(x, out=None):
@@ -112,13 +124,11 @@ def _dense_top_singular(M, u, v):
     if Ms.shape[0] >= Ms.shape[1]:
         right = np.linalg.eigh(Ms.T @ Ms)[1][:, -1]
         left = Ms @ right
-        sigma = math.sqrt(np.dot(left, left))
-        left /= sigma
+        sigma = _normalise(left)
     else:
         left = np.linalg.eigh(Ms @ Ms.T)[1][:, -1]
         right = Ms.T @ left
-        sigma = math.sqrt(np.dot(right, right))
-        right /= sigma
+        sigma = _normalise(right)
     u[...], v[...] = left, right
     return sigma * scale
 
@@ -290,7 +300,7 @@ class SpectralTracker:
             return
         u, v = self.vectors[layer]
         m = self.layer_map(layer)
-        left = u if m is None else m.rmatmul(u)
+        left = _raw_left(u, m)
         buf = self._outer[layer]
         np.multiply(left[:, None], coef * v, out=buf)
         G += buf
@@ -343,10 +353,6 @@ class SpectralPenalty:
         """The object whose hooks :class:`~sklip._network.Network` calls."""
         return self
 
-    def _left(self, u):
-        m = self.tracker.layer_map(0)
-        return u if m is None else m.rmatmul(u)
-
     def begin(self, coefs, X, n_rows):
         """Start a riding step on a batch of ``n_rows`` rows:
         ``n_power_iterations - 1`` full power steps, then the first layer's
@@ -362,10 +368,9 @@ class SpectralPenalty:
         self._x_row = X.shape[0] > n_rows
         self._riding = True
         if self._x_row:
-            X[-1] = self._left(u)
+            X[-1] = _raw_left(u, tracker.layer_map(0))
         else:
-            np.dot(coefs[0].T, self._left(u), out=v)
-            tracker.sigmas[0] = _normalise(v)
+            tracker.sigmas[0] = _right_step(coefs[0], u, v, tracker.layer_map(0))
 
     def ascend(self, layer, row):
         """Forward hook: ``row`` holds ``(W_layer^T u_layer)^T``; it becomes
@@ -385,7 +390,7 @@ class SpectralPenalty:
             if layer > 0:
                 np.multiply(u, coef, out=activations[layer - 1][-1])
             elif self._x_row:
-                np.multiply(self._left(u), coef, out=X[-1])
+                np.multiply(_raw_left(u, tracker.layer_map(0)), coef, out=X[-1])
         deltas[-1][-1] = tracker.vectors[-1][1]
 
     def descend(self, layer, row):
@@ -406,10 +411,5 @@ class SpectralPenalty:
         if riding:
             # The first layer's power step ends here: no product yields W v.
             u, v = tracker.vectors[0]
-            m = tracker.layer_map(0)
-            if m is None:
-                np.dot(coefs[0], v, out=u)
-            else:
-                u[...] = m.matmul(coefs[0] @ v)
-            _normalise(u)
+            _left_step(coefs[0], v, u, tracker.layer_map(0))
         return 0.5 * scale * value
