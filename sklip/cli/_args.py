@@ -4,6 +4,8 @@ import argparse
 import math
 import sys
 
+from ..verification._methods import METHOD_NAMES, METHODS
+
 
 class CLIError(Exception):
     """A bad input: reported as one line on stderr, exit status 2."""
@@ -218,6 +220,13 @@ def add_eps_options(parser):
         help="units of eps, Lipschitz bounds and certificates: 'std' measures "
         "each feature in its standard deviations (comparable across "
         "features), 'raw' in the CSV's own units",
+    )
+    robust.add_argument(
+        "--certify-method",
+        choices=METHOD_NAMES,
+        default="auto",
+        help="certificate of 'certified accuracy' (see sklip.certify): "
+        + "; ".join(f"{m.name}: {m.summary}" for m in METHODS.values()),
     )
 
 

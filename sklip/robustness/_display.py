@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from .._core.inputs import Inputs
+from ..verification._methods import check_method
 from ._certify import certified_accuracy
 from ._common import (
     BLACK_BOX,
@@ -80,7 +81,8 @@ class RobustnessCurveDisplay:
     See Also
     --------
     robust_accuracy : Accuracy under attack.
-    certified_accuracy : Accuracy certified by Lipschitz bounds.
+    certified_accuracy : Accuracy certified by the Lipschitz margin, CROWN,
+        alpha-CROWN or complete verification.
 
     Examples
     --------
@@ -173,6 +175,7 @@ class RobustnessCurveDisplay:
         random_state=0,
         sample_weight=None,
         features=None,
+        method="auto",
         ax=None,
         name=None,
         curve_kwargs=None,
@@ -200,11 +203,15 @@ class RobustnessCurveDisplay:
             ``"pgd"``, ``"fgsm"``, ``"noise"``) and ``"certified"``.
         norm : {2, np.inf}, default=2
         n_iter, step_size, n_restarts, n_targets, n_queries, clip, random_state
-            Passed to :func:`perturb`.
+            Passed to :func:`perturb` (``clip`` also to the certificate).
         sample_weight : array-like of shape (n_samples,), default=None
         features : str, int, array-like of str, int or bool, default=None
             Columns perturbed and certified; the others are held fixed. See
             :func:`perturb`.
+        method : {"auto", "lipschitz", "crown", "alpha-crown", "complete"}, \
+                default="auto"
+            The certificate of the ``"certified"`` curve (see
+            :func:`certified_accuracy`); it honours ``clip``.
         ax : matplotlib Axes, default=None
         name : str, default=None
             Model name for the legend; defaults to the estimator's class name.
@@ -217,6 +224,7 @@ class RobustnessCurveDisplay:
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
         norm = check_norm(norm)
+        method = check_method(method)
         if isinstance(attacks, str) or len(attacks) == 0:
             raise ValueError(
                 f"attacks must be a non-empty tuple of names; got {attacks!r}."
@@ -260,8 +268,11 @@ class RobustnessCurveDisplay:
                     y,
                     eps=eps,
                     norm=norm,
+                    method=method,
+                    clip=clip,
                     sample_weight=sample_weight,
                     features=features,
+                    random_state=random_state,
                 )
             elif classifier:
                 scores[attack] = robust_accuracy(

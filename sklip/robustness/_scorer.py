@@ -6,6 +6,7 @@ import numpy as np
 
 from .._scorer import BaseScorer
 from .._validation import check_count, check_seed
+from ..verification._methods import check_method
 from ._certify import certified_accuracy, certified_max_output_deviation
 from ._common import (
     DEFAULT_N_QUERIES,
@@ -72,6 +73,7 @@ class _RobustnessScorer(BaseScorer):
         n_targets=DEFAULT_N_TARGETS,
         n_queries=DEFAULT_N_QUERIES,
         features=None,
+        method=None,
     ):
         self.eps = eps
         self.metric = metric
@@ -85,14 +87,25 @@ class _RobustnessScorer(BaseScorer):
         self.clip = clip
         self.random_state = random_state
         self.features = features
+        self.method = method
 
     def _score(self, estimator, X, y=None, sample_weight=None):
         func, sign, needs_y, attacks = _METRICS[self.metric]
         if needs_y and y is None:
             raise ValueError(f"metric={self.metric!r} needs y; got y=None.")
         features = getattr(self, "features", None)  # pickles of older versions
+        method = getattr(self, "method", None)
+        certified = {"clip": self.clip}
+        if method is not None:
+            certified["method"] = method
         if self.metric == "certified_max_output_deviation":
-            return -func(estimator, eps=self.eps, norm=self.norm, features=features)
+            bound = func(
+                estimator, X, eps=self.eps, norm=self.norm, features=features,
+                **certified,
+            )  # fmt: skip
+            if np.ndim(bound) and sample_weight is not None:
+                bound = bound[np.asarray(sample_weight) > 0]
+            return -float(np.max(bound, initial=0.0))
         args = (estimator, X, y) if needs_y else (estimator, X)
         kwargs = {
             "eps": self.eps,
@@ -114,7 +127,7 @@ class _RobustnessScorer(BaseScorer):
                 random_state=self.random_state,
             )
         else:
-            kwargs["norm"] = self.norm
+            kwargs.update(norm=self.norm, **certified)
         return sign * func(*args, **kwargs)
 
     def _repr_params(self):
@@ -134,6 +147,10 @@ class _RobustnessScorer(BaseScorer):
             )
         if getattr(self, "features", None) is not None:
             params["features"] = self.features
+        if getattr(self, "method", None) is not None:
+            params["method"] = self.method
+        if not _METRICS[self.metric][3] and self.clip is not None:
+            params["clip"] = self.clip
         return params
 
 
@@ -151,6 +168,7 @@ def make_robustness_scorer(
     clip=None,
     random_state=0,
     features=None,
+    method=None,
 ):
     """Make a scorer from a robustness metric at radius ``eps``.
 
@@ -187,6 +205,14 @@ def make_robustness_scorer(
         Columns perturbed and certified (names, indices or a boolean mask);
         the others are held fixed. None: every column but categorical ones.
         See :func:`perturb`.
+    method : {"auto", "lipschitz", "crown", "alpha-crown", "complete"}, \
+            default=None
+        The certificate of the certified metrics (see
+        :func:`certified_accuracy`; they also honour ``clip``). None: each
+        function's default, ``"auto"`` for ``"certified_accuracy"`` and the
+        global ``L * eps`` (``"lipschitz"``) for
+        ``"certified_max_output_deviation"``; any other method bounds the
+        deviation per sample and scores the largest.
 
     Returns
     -------
@@ -228,6 +254,7 @@ def make_robustness_scorer(
         clip=clip,
         random_state=_seed(random_state),
         features=_freeze(features),
+        method=None if method is None else check_method(method),
     )
 
 
