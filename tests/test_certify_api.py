@@ -216,8 +216,11 @@ def _regressor(activation, seed=0):
     y = np.c_[np.sin(3 * X[:, 0]) + X[:, 1], X[:, 2] ** 2]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return MLPRegressor(hidden_layer_sizes=(8,), activation=activation, max_iter=300,
-                            random_state=seed).fit(X, y), X  # fmt: skip
+        model = MLPRegressor(
+            hidden_layer_sizes=(8,), activation=activation, max_iter=300,
+            random_state=seed,
+        )  # fmt: skip
+        return model.fit(X, y), X
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
@@ -293,13 +296,29 @@ def test_registry_drives_the_cli_and_the_docs():
     page = (Path(__file__).parents[1] / "docs/guide/certificates.rst").read_text()
     for name in METHODS:
         assert f'``"{name}"``' in page, name
-    # auto unites CROWN with the margin, alpha-CROWN only on small networks.
-    small, _, _ = _random_mlp("relu", (4,), 2, seed=0)
-    big, _, _ = _random_mlp("relu", (64, 64), 2, seed=0)
+    # auto adds alpha-CROWN (on CROWN's near misses) to ReLU networks only.
     from sklip.lipschitz import as_network
 
-    assert "alpha-crown" in auto_methods(as_network(small))
-    assert auto_methods(as_network(big)) == ("crown",)
+    relu, _, _ = _random_mlp("relu", (4,), 2, seed=0)
+    tanh, _, _ = _random_mlp("tanh", (4,), 2, seed=0)
+    assert auto_methods(as_network(relu)) == ("crown", "alpha-crown")
+    assert auto_methods(as_network(tanh)) == ("crown",)
+
+
+def test_auto_runs_alpha_crown_on_near_misses_only():
+    """The screen never loses a sample alpha-CROWN certifies here, and skips
+    most of the samples CROWN leaves undecided."""
+    model, X, y = _random_mlp("relu", (8, 8), 3, seed=2, n=200)
+    inputs = Inputs(model, X)
+    cert, _ = classifier_certifier(model, inputs, np.inf, None)
+    eps = _eps(model, X, np.inf, None)
+    crown = cert.certified(eps, "crown")
+    alpha = cert.certified(eps, "alpha-crown")
+    auto = cert.certified(eps, "auto")
+    assert np.all(auto >= alpha) and np.all(auto >= crown)
+    worst = cert._bound_worst(np.arange(len(X)), np.full(len(X), eps), "crown")
+    screened = cert._near_miss(np.arange(len(X)), worst) & ~crown
+    assert screened.sum() < 0.5 * (~crown).sum()
 
 
 def test_scorer_and_display_take_the_method():

@@ -19,7 +19,7 @@ margins ``f_c - f_j`` over the ball exceeds the tie slack of
 import numpy as np
 
 from ._margin import deviation_bound, margin_radius, radius_in_norm, tie_slack
-from ._methods import BOUND_METHODS, auto_methods, check_method
+from ._methods import AUTO_ALPHA_SCREEN, BOUND_METHODS, auto_methods, check_method
 
 # Relative width at which the radius bisection stops; doublings allowed when
 # a bound method certifies far beyond the Lipschitz radius.
@@ -110,12 +110,21 @@ class Certifier:
             self._C = _engine()[2](self.F.shape[1], self.pred)
         return self._C[rows]
 
-    def _bound_certified(self, rows, eps, method):
+    def _bound_worst(self, rows, eps, method):
+        """The lower bound of each row's worst margin, minus the tie slack
+        (certified where > 0)."""
         bound_specs = _engine()[1]
         lower = bound_specs(
             self.network, self._domain(rows, eps), self._specs(rows), method=method
         )
-        return np.all(lower > self.slack[rows, None], axis=1)
+        return lower.min(axis=1, initial=np.inf) - self.slack[rows]
+
+    def _near_miss(self, rows, worst):
+        """Rows whose CROWN bound ``worst`` is within ``AUTO_ALPHA_SCREEN``
+        of their clean margin below zero: where alpha-CROWN may certify."""
+        clean = np.einsum("nko,no->nk", self._specs(rows), self.F[rows])
+        clean = clean.min(axis=1, initial=np.inf) - self.slack[rows]
+        return worst >= -AUTO_ALPHA_SCREEN * np.abs(clean)
 
     def chain(self, method):
         """The methods tried in turn for ``method``."""
@@ -159,14 +168,18 @@ class Certifier:
         verdict = np.full(n, "undecided", dtype=object)
         decided_by = np.full(n, "none", dtype=object)
         cex = np.full((n, self.Z.shape[1]), np.nan)
+        worst = np.full(n, -np.inf)
         for step in self.chain(method):
             todo = np.flatnonzero(verdict == "undecided")
+            if method == "auto" and step == "alpha-crown":
+                todo = todo[self._near_miss(rows[todo], worst[todo])]
             if todo.size == 0:
                 break
             if step == "lipschitz":
                 ok = self.lipschitz_radius[rows[todo]] > eps[todo]
             elif step in BOUND_METHODS:
-                ok = self._bound_certified(rows[todo], eps[todo], step)
+                worst[todo] = self._bound_worst(rows[todo], eps[todo], step)
+                ok = worst[todo] > 0
             else:
                 v, c, by = self._complete(
                     rows[todo], eps[todo], falsifier, time_budget, random_state
