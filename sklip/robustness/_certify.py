@@ -265,8 +265,9 @@ default=None
         ``L * sqrt(n_features) * eps``.
     method : {"auto", "lipschitz", "crown", "alpha-crown", "complete"}, \
 default="lipschitz"
-        See :func:`certified_accuracy`; ``"complete"`` is the exact MILP
-        (ReLU networks), alpha-CROWN where it does not finish.
+        See :func:`certified_accuracy`; ``"complete"`` is the exact MILP on
+        Linf balls of ReLU networks, alpha-CROWN elsewhere and where the
+        solver does not finish.
     clip : tuple (low, high), default=None
         A box the inputs are known to lie in (bound methods).
     features : str, int, array-like of str, int or bool, default=None

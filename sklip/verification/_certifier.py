@@ -26,6 +26,18 @@ from ._methods import AUTO_ALPHA_SCREEN, BOUND_METHODS, auto_methods, check_meth
 RADIUS_RTOL = 1e-3
 MAX_STEPS = 60
 
+# verify_complete's decided_by -> the method names of the public API.
+_COMPLETE_BY = {
+    "": "none",
+    "clean": "clean",
+    "falsifier": "attack",
+    "pgd": "attack",
+    "alpha-crown": "alpha-crown",
+    "crown": "crown",
+    "milp": "complete",
+    "branch-and-bound": "complete",
+}
+
 
 def _engine():
     """The bound engine (imported when used: it is the heaviest module)."""
@@ -210,7 +222,8 @@ class Certifier:
             time_budget=time_budget,
             random_state=random_state,
         )
-        by = np.asarray(by, dtype=object)
+        # The public vocabulary: how the complete method decided, by family.
+        by = np.array([_COMPLETE_BY.get(str(b), "complete") for b in by], object)
         return np.asarray(verdict, dtype=object), np.asarray(cex, np.float64), by
 
     def certified(self, eps, method, rows=None, **kwargs):
@@ -306,6 +319,8 @@ class Certifier:
             if step == "lipschitz":
                 continue
             if step == "complete":
+                if self.norm != np.inf or self.network.activation != "relu":
+                    continue  # the MILP encodes Linf balls of ReLU nets only
                 from ._milp import milp_lower_bounds
 
                 lower = milp_lower_bounds(self.network, dom, C)
