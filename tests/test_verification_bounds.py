@@ -417,6 +417,10 @@ def test_alpha_never_looser_and_state():
     assert np.all(again >= lower - 1e-12)
     # Chunking does not change the result.
     np.testing.assert_allclose(bound_specs(net, dom, C, chunk=3), crown)
+    np.testing.assert_allclose(
+        bound_specs(net, dom, C, method="alpha-crown", chunk=2), lower
+    )
+    assert bound_specs(net, dom.subset([]), C[:0]).shape == (0, 3)
     sub = state.subset([4, 1])
     np.testing.assert_array_equal(sub.lower, lower[[4, 1]])
 

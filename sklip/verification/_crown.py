@@ -356,18 +356,21 @@ def bound_specs(
             if splits is None
             else [None if s is None else np.asarray(s)[rows] for s in splits]
         )
-        states.append(
-            _bound_chunk(
-                network,
-                dom.subset(rows),
-                C[rows],
-                method,
-                part_splits,
-                n_iter,
-                None if init is None else init.subset(rows),
-                lr,
-                n_iter_hidden,
-            )
+        part = _bound_chunk(
+            network,
+            dom.subset(rows),
+            C[rows],
+            method,
+            part_splits,
+            n_iter,
+            None if init is None else init.subset(rows),
+            lr,
+            n_iter_hidden,
         )
+        # Without a state only the bounds are kept: slopes for 10^5 samples
+        # would not fit.
+        states.append(part if return_state else part.lower)
+    if not return_state:
+        return np.concatenate(states) if len(states) > 1 else states[0]
     state = states[0] if len(states) == 1 else BoundState.concatenate(states)
-    return (state.lower, state) if return_state else state.lower
+    return state.lower, state
