@@ -206,14 +206,21 @@ def _bound_chunk(network, dom, C, method, splits, n_iter, init, lr, n_iter_hidde
         lower = interval_specs(network, dom, C, pre)
         lines = None
     else:
-        hidden_iter = n_iter_hidden if method == "alpha-crown" else 0
-        pre, lines = crown_pre_bounds(network, dom, splits, prior, hidden_iter, lr)
+        pre, lines = crown_pre_bounds(network, dom, splits, prior)
         W, b = network.coefs[-1], network.intercepts[-1]
         G = np.matmul(C, W.T)
         const = C @ b
         top = network.n_layers - 1
         lower = backward_bound(network, dom, G, const, top, lines)
-        if method == "alpha-crown" and network.activation == "relu":
+        relu = network.activation == "relu"
+        if method == "alpha-crown" and relu and n_iter_hidden and top > 1:
+            # Optimised hidden bounds, intersected with CROWN's (both sound),
+            # so they are never looser; the final bound keeps CROWN's too.
+            pre, lines = crown_pre_bounds(network, dom, splits, pre, n_iter_hidden, lr)
+            lower = np.maximum(
+                lower, backward_bound(network, dom, G, const, top, lines)
+            )
+        if method == "alpha-crown" and relu:
             unstable = [ln[4] for ln in lines]
             if any(m.any() for m in unstable):
                 alpha0 = None if init is None else init.alpha
@@ -297,7 +304,7 @@ def bound_specs(
     *,
     init=None,
     lr=0.25,
-    n_iter_hidden=0,
+    n_iter_hidden=5,
     chunk=None,
 ):
     """Sound lower bounds of ``C @ f(x)`` over each sample's domain.
@@ -331,11 +338,11 @@ def bound_specs(
         start alpha-CROWN.
     lr : float, default=0.25
         alpha-CROWN's Adam step size.
-    n_iter_hidden : int, default=0
-        alpha-CROWN only: Adam steps that also tighten every hidden layer's
-        pre-activation bounds (each bound optimised on its own; about
-        ``2 * width / k`` times the cost of the final optimisation per layer).
-        0 keeps CROWN's intermediate bounds.
+    n_iter_hidden : int, default=5
+        alpha-CROWN only: Adam steps that tighten every hidden layer's
+        pre-activation bounds after CROWN's (each bound optimised on its own,
+        intersected with CROWN's). On digits (64, 64) 5 steps certify what 20
+        do, at ~4x the cost of ``n_iter_hidden=0`` (CROWN's hidden bounds).
     chunk : int, default=None
         Samples per chunk; default from :func:`chunk_size`.
 
