@@ -46,13 +46,18 @@ class BoundState:
         shape (n_samples, k, h_layer) (CROWN's slope at stable neurons).
     infeasible : ndarray of bool of shape (n_samples,)
         Samples whose splits leave an empty domain (their bounds are +inf).
+    points : ndarray of shape (n_samples, k, n_features) or None
+        Per spec row, a point of the domain minimising the row's final linear
+        lower bound (CROWN and alpha-CROWN): a candidate counterexample to
+        check with the network (projected into the domain for L2 with a box).
     """
 
-    def __init__(self, lower, pre_bounds, alpha, infeasible):
+    def __init__(self, lower, pre_bounds, alpha, infeasible, points=None):
         self.lower = lower
         self.pre_bounds = pre_bounds
         self.alpha = alpha
         self.infeasible = infeasible
+        self.points = points
 
     def subset(self, rows):
         """The state of the samples ``rows`` (index or boolean array)."""
@@ -61,6 +66,7 @@ class BoundState:
             [(l[rows], u[rows]) for l, u in self.pre_bounds],
             None if self.alpha is None else [a[rows] for a in self.alpha],
             self.infeasible[rows],
+            None if self.points is None else self.points[rows],
         )
 
     @staticmethod
@@ -83,6 +89,9 @@ class BoundState:
                 for j in range(len(first.alpha))
             ],
             np.concatenate([s.infeasible for s in states]),
+            None
+            if first.points is None
+            else np.concatenate([s.points for s in states]),
         )
 
 
@@ -192,10 +201,12 @@ def _infeasible(bounds, n):
     return bad
 
 
-def _bound_chunk(network, dom, C, method, splits, n_iter, init, lr, n_iter_hidden):
+def _bound_chunk(
+    network, dom, C, method, splits, n_iter, init, lr, n_iter_hidden, want_points
+):
     n = dom.n_samples
     prior = None if init is None else init.pre_bounds
-    alpha = None
+    alpha = points = None
     if method == "interval" or network.n_layers == 1:
         pre = interval_pre_bounds(network, dom, splits)
         if prior is not None:
@@ -205,6 +216,10 @@ def _bound_chunk(network, dom, C, method, splits, n_iter, init, lr, n_iter_hidde
             ]
         lower = interval_specs(network, dom, C, pre)
         lines = None
+        if want_points and network.n_layers == 1 and method != "interval":
+            W, b = network.coefs[0], network.intercepts[0]
+            _, X = dom.concretize(np.matmul(C, W.T), C @ b, return_argmin=True)
+            points = _project_points(dom, X)
     else:
         pre, lines = crown_pre_bounds(network, dom, splits, prior)
         W, b = network.coefs[-1], network.intercepts[-1]
@@ -231,12 +246,25 @@ def _bound_chunk(network, dom, C, method, splits, n_iter, init, lr, n_iter_hidde
         # IBP on the spec from the same pre-activation bounds is sometimes
         # tighter and always cheap; the max of two sound bounds is sound.
         lower = np.maximum(lower, interval_specs(network, dom, C, pre))
+        if want_points:
+            _, X = backward_bound(network, dom, G, const, top, lines, alpha, keep={})
+            points = _project_points(dom, X)
     if network.n_layers == 1:
         lines = None
     bad = _infeasible(pre, n)
     if bad.any():
         lower = np.where(bad[:, None], np.inf, lower)
-    return BoundState(lower, pre, alpha, bad)
+    return BoundState(lower, pre, alpha, bad, points)
+
+
+def _project_points(dom, X):
+    """Minimisers (n, k, d) moved into the domain (only L2 with a box needs
+    it: the box bound's minimiser is a corner of the box)."""
+    if dom.norm == np.inf or dom.box is None:
+        return X
+    n, k, d = X.shape
+    rep = dom.subset(np.repeat(np.arange(n), k))
+    return rep.project(X.reshape(n * k, d)).reshape(n, k, d)
 
 
 def _check(network, dom, C, method, splits, n_iter):
@@ -373,6 +401,7 @@ def bound_specs(
             None if init is None else init.subset(rows),
             lr,
             n_iter_hidden,
+            return_state,
         )
         # Without a state only the bounds are kept: slopes for 10^5 samples
         # would not fit.
