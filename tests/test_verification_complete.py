@@ -263,7 +263,7 @@ def test_smooth_activations_get_no_branching():
         C = _specs(net, Z)
         dom = Domain(Z, 0.4, 2)
         verdict, cex, by = verify_complete(net, dom, C, random_state=0)
-        assert set(by) <= {"clean", "pgd", "alpha-crown", ""}
+        assert set(by) <= {"clean", "pgd", "bound-point", "alpha-crown", ""}
         root = bound_specs(net, dom, C, method="alpha-crown").min(axis=1)
         proven = by == "alpha-crown"
         assert np.all(root[proven] > 0)

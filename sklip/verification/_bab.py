@@ -37,7 +37,6 @@ from sklearn.utils import check_random_state
 
 from ._branch import alpha_beta_bound, leaf_point, split_bounds
 from ._crown import BoundState, bound_specs
-from ._interval import first_layer_bounds
 from ._milp import build_sample
 from ._primal import inside, movable, pgd, project, random_points, spec_values
 
@@ -51,12 +50,11 @@ _LEAF_ITER = 300
 _LEAF_TOL = 1e-7
 
 
-def _bound(network, dom, C, method, splits=None):
-    """The engine's lower bounds and per-layer pre-activation bounds."""
-    lower, state = bound_specs(
-        network, dom, C, method=method, splits=splits, return_state=True
-    )
-    return lower, [(np.asarray(l), np.asarray(u)) for l, u in state.pre_bounds]
+def _bound(network, dom, C, method):
+    """The engine's lower bounds, per-layer pre-activation bounds and, per
+    spec row, the minimiser of its final linear bound (n, k, d) or None."""
+    lower, state = bound_specs(network, dom, C, method=method, return_state=True)
+    return lower, state.pre_bounds, state.points
 
 
 def _check_inputs(network, dom, C, time_budget):
@@ -173,7 +171,8 @@ def verify_complete(
         For falsified samples a point of the domain where some row is
         ``<= 0`` under ``network.forward``; NaN rows elsewhere.
     decided_by : ndarray of str of shape (n,)
-        "clean", "falsifier", "pgd", "alpha-crown", "milp",
+        "clean", "falsifier", "pgd", "bound-point" (the minimiser of the
+        root bound's linear function), "alpha-crown", "milp",
         "branch-and-bound", or "" (undecided).
     """
     C = _check_inputs(network, dom, C, time_budget)
@@ -193,8 +192,18 @@ def verify_complete(
     rows = res.open()
     if rows.size == 0:
         return res.verdict, res.counterexample, res.decided_by
-    lower, pre = _bound(network, dom.subset(rows), C[rows], "alpha-crown")
-    proven = np.all(lower > 0, axis=1)
+    lower, pre, points = _bound(network, dom.subset(rows), C[rows], "alpha-crown")
+    if points is not None:  # the bound's own minimisers, one per row
+        k = C.shape[1]
+        res.falsify(
+            network,
+            dom,
+            C,
+            np.repeat(rows, k),
+            points.reshape(-1, Z.shape[1]),
+            "bound-point",
+        )
+    proven = np.all(lower > 0, axis=1) & (res.verdict[rows] == "undecided")
     res.verdict[rows[proven]] = "verified"
     res.decided_by[rows[proven]] = "alpha-crown"
     if network.activation not in ("relu", "identity"):
@@ -203,13 +212,15 @@ def verify_complete(
     search = _milp_sample if engine == "milp" else _bab_sample  # auto: bab
     for pos in np.flatnonzero(~proven):
         i = rows[pos]
+        if res.verdict[i] != "undecided":
+            continue
         deadline = time.perf_counter() + time_budget - shared
         bounds_i = [(l[pos], u[pos]) for l, u in pre]
-        search(network, dom, C, res, i, lower[pos], bounds_i, deadline, rng)
+        search(network, dom, C, res, i, lower[pos], bounds_i, deadline)
     return res.verdict, res.counterexample, res.decided_by
 
 
-def _milp_sample(network, dom, C, res, i, lower, pre, deadline, rng):
+def _milp_sample(network, dom, C, res, i, lower, pre, deadline):
     """Decide sample ``i`` with one exact MILP per open row (worst first)."""
     Z = np.asarray(dom.Z, np.float64)
     pre = [(l[None], u[None]) for l, u in pre]
@@ -225,20 +236,16 @@ def _milp_sample(network, dom, C, res, i, lower, pre, deadline, rng):
             continue
         point = Z[i].copy()
         point[cols] = x
+        # Falsified if the minimiser violates; otherwise the minimum is ~0
+        # (within the solver's tolerance): too close to call.
         res.falsify(network, dom, C, np.array([i]), point[None], "milp")
-        if res.verdict[i] != "falsified":
-            return  # the minimum is ~0: too close to call
         return
     res.verdict[i] = "verified"
     res.decided_by[i] = "milp"
 
 
-def _bab_sample(network, dom, C, res, i, lower, pre, deadline, rng):
+def _bab_sample(network, dom, C, res, i, lower, pre, deadline):
     """Branch and bound over the ReLUs of sample ``i``'s open rows."""
-    if network.n_layers == 2:  # exact first-layer bounds; splits keep them
-        W, b = network.coefs[0], network.intercepts[0]
-        l1, u1 = first_layer_bounds(W, b, dom.subset(np.array([i])))
-        pre = [(np.maximum(pre[0][0], l1[0]), np.minimum(pre[0][1], u1[0]))]
     js = np.flatnonzero(lower <= 0)
     splits = [np.zeros((js.size, l.size), np.int8) for l, _ in pre]
     pre = [(np.tile(l, (js.size, 1)), np.tile(u, (js.size, 1))) for l, u in pre]

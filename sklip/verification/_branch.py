@@ -203,7 +203,10 @@ def alpha_beta_bound(network, dom, rows, c, pre_bounds, splits, n_iter=20, lr=0.
             )
         alpha = [np.clip(a, 0.0, 1.0) for a in alpha]
         beta = [np.maximum(b, 0.0) for b in beta]
-    scores = [np.abs(lam) * a for lam, a in zip(best_lam, area)]
+    scores = [
+        np.where(np.isfinite(a), np.abs(lam) * np.where(np.isfinite(a), a, 0.0), a)
+        for lam, a in zip(best_lam, area)
+    ]
     return best, best_x, scores
 
 
