@@ -243,6 +243,10 @@ def test_sound_on_random_nets(activation, norm, masked, boxed):
         classes = rng.integers(0, 2 if n_out <= 2 else n_out, size=5)
         C = margin_specs(n_out, classes)
         lowers = {m: bound_specs(net, dom, C, method=m, n_iter=10) for m in METHODS}
+        _, state = bound_specs(net, dom, C, method="alpha-crown", return_state=True)
+        rows = np.repeat(np.arange(5), C.shape[1])
+        flat = state.points.reshape(-1, d)
+        assert np.all(dom.subset(rows).contains(flat))
         tol = 1e-9
         assert np.all(lowers["interval"] <= lowers["crown"] + tol)
         assert np.all(lowers["crown"] <= lowers["alpha-crown"] + tol)
@@ -283,7 +287,12 @@ def test_exact_on_linear_networks(norm, depth):
         - dom.eps[:, None] * np.linalg.norm(A[:, :, mask], ord=q, axis=2)
     )
     for method in ("crown", "alpha-crown"):
-        np.testing.assert_allclose(bound_specs(net, dom, C, method=method), closed)
+        lower, state = bound_specs(net, dom, C, method=method, return_state=True)
+        np.testing.assert_allclose(lower, closed)
+        # The state's points attain the bound: f is linear.
+        np.testing.assert_allclose(
+            spec_values(net, C, state.points).diagonal(0, 1, 2), closed
+        )
     if depth == 0:
         np.testing.assert_allclose(bound_specs(net, dom, C, method="interval"), closed)
 
@@ -373,6 +382,34 @@ def test_alpha_gradient_matches_finite_differences(norm):
     )
 
 
+@pytest.mark.parametrize("norm", [2, np.inf])
+def test_optimised_hidden_bounds_sound(norm):
+    rng = np.random.default_rng(10)
+    gained = 0.0
+    for _trial in range(3):
+        net = random_net(rng, 3, 3, "relu", depth=3)
+        dom = random_domain(rng, 5, 3, norm, masked=False, boxed=True)
+        C = margin_specs(3, rng.integers(0, 3, 5))
+        lower, state = bound_specs(
+            net, dom, C, method="alpha-crown", n_iter_hidden=10, return_state=True
+        )
+        _, plain = bound_specs(net, dom, C, return_state=True)
+        for (l, u), (pl, pu) in zip(state.pre_bounds, plain.pre_bounds):
+            assert np.all(l >= pl) and np.all(u <= pu)
+            gained += np.sum((pu - pl) - (u - l))
+        assert np.all(lower >= bound_specs(net, dom, C))
+        check_sound(net, dom, C, {"alpha-crown hidden": lower}, rng)
+        # The hidden bounds hold too: pre-activations at sampled points.
+        X = domain_points(rng, dom, 500).reshape(-1, 3)
+        h = X
+        for layer, (l, u) in enumerate(state.pre_bounds):
+            z = h @ net.coefs[layer] + net.intercepts[layer]
+            assert np.all(z >= np.repeat(l, 500, axis=0) - 1e-9)
+            assert np.all(z <= np.repeat(u, 500, axis=0) + 1e-9)
+            h = np.maximum(z, 0)
+    assert gained > 0
+
+
 def test_alpha_never_looser_and_state():
     rng = np.random.default_rng(7)
     net = random_net(rng, 5, 4, "relu", depth=2)
@@ -391,6 +428,10 @@ def test_alpha_never_looser_and_state():
     assert np.all(again >= lower - 1e-12)
     # Chunking does not change the result.
     np.testing.assert_allclose(bound_specs(net, dom, C, chunk=3), crown)
+    np.testing.assert_allclose(
+        bound_specs(net, dom, C, method="alpha-crown", chunk=2), lower
+    )
+    assert bound_specs(net, dom.subset([]), C[:0]).shape == (0, 3)
     sub = state.subset([4, 1])
     np.testing.assert_array_equal(sub.lower, lower[[4, 1]])
 
@@ -452,6 +493,26 @@ def test_infeasible_split_gives_inf():
     lower, state = bound_specs(net, dom, C, splits=splits, return_state=True)
     assert np.isinf(lower[0]).all() and np.isfinite(lower[1]).all()
     np.testing.assert_array_equal(state.infeasible, [True, False])
+
+
+def test_float32_network_bounded_in_float64():
+    rng = np.random.default_rng(11)
+    net = random_net(rng, 3, 3, "tanh", depth=2)
+    net32 = Network(
+        [W.astype(np.float32) for W in net.coefs],
+        [b.astype(np.float32) for b in net.intercepts],
+        "tanh",
+    )
+    net64 = Network(
+        [W.astype(np.float64) for W in net32.coefs],
+        [b.astype(np.float64) for b in net32.intercepts],
+        "tanh",
+    )
+    dom = Domain(rng.normal(size=(4, 3)), 0.3, np.inf)
+    C = margin_specs(3, rng.integers(0, 3, 4))
+    lower = bound_specs(net32, dom, C)
+    assert lower.dtype == np.float64
+    np.testing.assert_array_equal(lower, bound_specs(net64, dom, C))
 
 
 # --- errors -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ import numpy as np
 _BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-12
 
 
-def bound_and_gradient(network, dom, G, const, top, lines, alphas):
+def bound_and_gradient(network, dom, G, const, top, lines, alphas, free=None):
     """The bound of :func:`~sklip.verification._crown.backward_bound` with
     slopes ``alphas`` and its gradient in them.
 
@@ -25,10 +25,16 @@ def bound_and_gradient(network, dom, G, const, top, lines, alphas):
     chosen line's, per entry); then
     ``d bound / d alpha_{j-1} = D_{j-1} * (G_j)_+``.
 
+    Parameters
+    ----------
+    free : list of ndarray of int, default=None
+        Flat indices (into each ``alphas[j]``) of the entries whose gradient
+        is wanted; the gradient is then returned at those entries only.
+
     Returns
     -------
     lower : ndarray of shape (n, k)
-    grads : list of ndarray, like ``alphas``
+    grads : list of ndarray, like ``alphas`` (or like ``free``)
     """
     from ._crown import backward_bound
 
@@ -41,13 +47,16 @@ def bound_and_gradient(network, dom, G, const, top, lines, alphas):
     grads = [None] * len(alphas)
     for j in range(1, top + 1):
         Gj = keep[j]
-        aL, bL, aU, bU = lines[j - 1][:4]
-        pos = Gj > 0
-        grads[j - 1] = D * np.maximum(Gj, 0.0)
+        if free is None:
+            grads[j - 1] = D * np.maximum(Gj, 0.0)
+        else:
+            idx = free[j - 1]
+            grads[j - 1] = D.ravel()[idx] * np.maximum(Gj.ravel()[idx], 0.0)
         if j < top:
-            H = D * np.where(pos, alphas[j - 1], aU[:, None, :]) + np.where(
-                pos, bL[:, None, :], bU[:, None, :]
-            )
+            aL, bL, aU, bU = lines[j - 1][:4]
+            pos = Gj > 0
+            H = D * np.where(pos, alphas[j - 1], aU[:, None, :])
+            H += np.where(pos, bL[:, None, :], bU[:, None, :])
             W, b = network.coefs[j], network.intercepts[j]
             D = (H.reshape(n * k, -1) @ W + b).reshape(n, k, -1)
     return lower, grads
@@ -55,6 +64,9 @@ def bound_and_gradient(network, dom, G, const, top, lines, alphas):
 
 def optimise_alpha(network, dom, G, const, top, lines, n_iter, lr, alpha0=None):
     """Projected Adam ascent of the bound in the ReLU lower slopes.
+
+    Only the slopes of unstable neurons are free; Adam runs on them as flat
+    vectors (a fraction of the (n, k, h) arrays).
 
     Parameters
     ----------
@@ -75,36 +87,44 @@ def optimise_alpha(network, dom, G, const, top, lines, n_iter, lr, alpha0=None):
         The slopes that gave it.
     """
     n, k = G.shape[0], G.shape[1]
-    masks, alphas = [], []
+    alphas, free, rows, values = [], [], [], []
     for j, ln in enumerate(lines):
         aL, unstable = ln[0], ln[4]
         shape = (n, k, aL.shape[1])
         start = np.broadcast_to(aL[:, None, :], shape)
         if alpha0 is not None and alpha0[j].shape == shape:
             start = np.where(unstable[:, None, :], np.clip(alpha0[j], 0.0, 1.0), start)
-        alphas.append(np.array(start, dtype=np.float64))
-        masks.append(unstable[:, None, :])
-    m1 = [np.zeros_like(a) for a in alphas]
-    m2 = [np.zeros_like(a) for a in alphas]
+        alphas.append(np.array(start, dtype=np.float64, order="C"))
+        idx = np.flatnonzero(np.broadcast_to(unstable[:, None, :], shape))
+        free.append(idx)
+        rows.append(idx // shape[2])  # flat (sample, row) of each free slope
+        values.append(alphas[-1].ravel()[idx])
+    m1 = [np.zeros_like(v) for v in values]
+    m2 = [np.zeros_like(v) for v in values]
     best = np.full((n, k), -np.inf)
-    best_alpha = [a.copy() for a in alphas]
+    best_values = [v.copy() for v in values]
     for it in range(n_iter + 1):
-        lower, grads = bound_and_gradient(network, dom, G, const, top, lines, alphas)
-        better = lower > best
-        best = np.where(better, lower, best)
-        for a, ba in zip(alphas, best_alpha):
-            np.copyto(ba, a, where=better[:, :, None])
+        for a, idx, v in zip(alphas, free, values):
+            np.put(a, idx, v)
+        lower, grads = bound_and_gradient(
+            network, dom, G, const, top, lines, alphas, free
+        )
+        better = (lower > best).ravel()
+        best = np.maximum(lower, best)
+        for v, bv, r in zip(values, best_values, rows):
+            np.copyto(bv, v, where=better[r])
         if it == n_iter:
             break
         t = it + 1
-        c1 = 1.0 - _BETA1**t
-        c2 = 1.0 - _BETA2**t
-        for a, g, mask, m, v in zip(alphas, grads, masks, m1, m2):
-            g = g * mask
+        step = lr * np.sqrt(1.0 - _BETA2**t) / (1.0 - _BETA1**t)
+        for v, g, m, s in zip(values, grads, m1, m2):
             m *= _BETA1
             m += (1.0 - _BETA1) * g
-            v *= _BETA2
-            v += (1.0 - _BETA2) * g * g
-            a += lr * (m / c1) / (np.sqrt(v / c2) + _ADAM_EPS)
-            np.clip(a, 0.0, 1.0, out=a)
-    return best, best_alpha
+            s *= _BETA2
+            g *= g
+            s += (1.0 - _BETA2) * g
+            v += step * m / (np.sqrt(s) + _ADAM_EPS)
+            np.clip(v, 0.0, 1.0, out=v)
+    for a, idx, bv in zip(alphas, free, best_values):
+        np.put(a, idx, bv)
+    return best, alphas

@@ -26,9 +26,9 @@ from ._relax import activation_lines
 
 METHODS = ("interval", "crown", "alpha-crown")
 
-# Elements of the largest per-chunk array (n_chunk * rows * width): 2^21
-# float64 = 16 MiB, a few of which are alive at once.
-_CHUNK_ELEMENTS = 2**21
+# Elements of the largest per-chunk array (n_chunk * rows * width): 2^18
+# float64 = 2 MiB, a few alive at once: cache-sized arrays ran fastest.
+_CHUNK_ELEMENTS = 2**18
 
 
 class BoundState:
@@ -46,13 +46,18 @@ class BoundState:
         shape (n_samples, k, h_layer) (CROWN's slope at stable neurons).
     infeasible : ndarray of bool of shape (n_samples,)
         Samples whose splits leave an empty domain (their bounds are +inf).
+    points : ndarray of shape (n_samples, k, n_features) or None
+        Per spec row, a point of the domain minimising the row's final linear
+        lower bound (CROWN and alpha-CROWN): a candidate counterexample to
+        check with the network (projected into the domain for L2 with a box).
     """
 
-    def __init__(self, lower, pre_bounds, alpha, infeasible):
+    def __init__(self, lower, pre_bounds, alpha, infeasible, points=None):
         self.lower = lower
         self.pre_bounds = pre_bounds
         self.alpha = alpha
         self.infeasible = infeasible
+        self.points = points
 
     def subset(self, rows):
         """The state of the samples ``rows`` (index or boolean array)."""
@@ -61,6 +66,7 @@ class BoundState:
             [(l[rows], u[rows]) for l, u in self.pre_bounds],
             None if self.alpha is None else [a[rows] for a in self.alpha],
             self.infeasible[rows],
+            None if self.points is None else self.points[rows],
         )
 
     @staticmethod
@@ -83,6 +89,9 @@ class BoundState:
                 for j in range(len(first.alpha))
             ],
             np.concatenate([s.infeasible for s in states]),
+            None
+            if first.points is None
+            else np.concatenate([s.points for s in states]),
         )
 
 
@@ -128,11 +137,13 @@ def backward_bound(network, dom, G, const, top, lines, alphas=None, keep=None):
     return dom.concretize(G, const, return_argmin=keep is not None)
 
 
-def crown_pre_bounds(network, dom, splits=None, prior=None):
+def crown_pre_bounds(network, dom, splits=None, prior=None, n_iter=0, lr=0.25):
     """Pre-activation bounds of every hidden layer by CROWN, layer by layer,
     each intersected with interval bounds from the layer below (and with
     ``prior`` bounds when given, e.g. a parent domain's). Splits clamp each
-    layer before the next uses it.
+    layer before the next uses it. With ``n_iter > 0`` (ReLU) each layer's
+    bounds are tightened by alpha-CROWN's slope optimisation, separately per
+    bound (``lr`` its step size).
 
     Returns
     -------
@@ -156,9 +167,14 @@ def crown_pre_bounds(network, dom, splits=None, prior=None):
             r = W.shape[1]
             if r:
                 G = np.concatenate([W.T, -W.T])
-                both = backward_bound(
-                    network, dom, G, np.concatenate([b, -b]), layer, lines
-                )
+                const = np.concatenate([b, -b])
+                both = backward_bound(network, dom, G, const, layer, lines)
+                if n_iter and act == "relu":
+                    Gn = np.broadcast_to(G, (dom.n_samples,) + G.shape)
+                    opt, _ = optimise_alpha(
+                        network, dom, Gn, const, layer, lines, n_iter, lr
+                    )
+                    both = np.maximum(both, opt)
                 lc, uc = both[:, :r], -both[:, r:]
                 if need is not None:
                     # Per sample only where IBP left the neuron unstable, so
@@ -185,10 +201,12 @@ def _infeasible(bounds, n):
     return bad
 
 
-def _bound_chunk(network, dom, C, method, splits, n_iter, init, lr):
+def _bound_chunk(
+    network, dom, C, method, splits, n_iter, init, lr, n_iter_hidden, want_points
+):
     n = dom.n_samples
     prior = None if init is None else init.pre_bounds
-    alpha = None
+    alpha = points = None
     if method == "interval" or network.n_layers == 1:
         pre = interval_pre_bounds(network, dom, splits)
         if prior is not None:
@@ -198,6 +216,10 @@ def _bound_chunk(network, dom, C, method, splits, n_iter, init, lr):
             ]
         lower = interval_specs(network, dom, C, pre)
         lines = None
+        if want_points and network.n_layers == 1 and method != "interval":
+            W, b = network.coefs[0], network.intercepts[0]
+            _, X = dom.concretize(np.matmul(C, W.T), C @ b, return_argmin=True)
+            points = _project_points(dom, X)
     else:
         pre, lines = crown_pre_bounds(network, dom, splits, prior)
         W, b = network.coefs[-1], network.intercepts[-1]
@@ -205,7 +227,15 @@ def _bound_chunk(network, dom, C, method, splits, n_iter, init, lr):
         const = C @ b
         top = network.n_layers - 1
         lower = backward_bound(network, dom, G, const, top, lines)
-        if method == "alpha-crown" and network.activation == "relu":
+        relu = network.activation == "relu"
+        if method == "alpha-crown" and relu and n_iter_hidden and top > 1:
+            # Optimised hidden bounds, intersected with CROWN's (both sound),
+            # so they are never looser; the final bound keeps CROWN's too.
+            pre, lines = crown_pre_bounds(network, dom, splits, pre, n_iter_hidden, lr)
+            lower = np.maximum(
+                lower, backward_bound(network, dom, G, const, top, lines)
+            )
+        if method == "alpha-crown" and relu:
             unstable = [ln[4] for ln in lines]
             if any(m.any() for m in unstable):
                 alpha0 = None if init is None else init.alpha
@@ -216,12 +246,25 @@ def _bound_chunk(network, dom, C, method, splits, n_iter, init, lr):
         # IBP on the spec from the same pre-activation bounds is sometimes
         # tighter and always cheap; the max of two sound bounds is sound.
         lower = np.maximum(lower, interval_specs(network, dom, C, pre))
+        if want_points:
+            _, X = backward_bound(network, dom, G, const, top, lines, alpha, keep={})
+            points = _project_points(dom, X)
     if network.n_layers == 1:
         lines = None
     bad = _infeasible(pre, n)
     if bad.any():
         lower = np.where(bad[:, None], np.inf, lower)
-    return BoundState(lower, pre, alpha, bad)
+    return BoundState(lower, pre, alpha, bad, points)
+
+
+def _project_points(dom, X):
+    """Minimisers (n, k, d) moved into the domain (only L2 with a box needs
+    it: the box bound's minimiser is a corner of the box)."""
+    if dom.norm == np.inf or dom.box is None:
+        return X
+    n, k, d = X.shape
+    rep = dom.subset(np.repeat(np.arange(n), k))
+    return rep.project(X.reshape(n * k, d)).reshape(n, k, d)
 
 
 def _check(network, dom, C, method, splits, n_iter):
@@ -289,6 +332,7 @@ def bound_specs(
     *,
     init=None,
     lr=0.25,
+    n_iter_hidden=5,
     chunk=None,
 ):
     """Sound lower bounds of ``C @ f(x)`` over each sample's domain.
@@ -322,6 +366,11 @@ def bound_specs(
         start alpha-CROWN.
     lr : float, default=0.25
         alpha-CROWN's Adam step size.
+    n_iter_hidden : int, default=5
+        alpha-CROWN only: Adam steps that tighten every hidden layer's
+        pre-activation bounds after CROWN's (each bound optimised on its own,
+        intersected with CROWN's). On digits (64, 64) 5 steps certify what 20
+        do, at ~4x the cost of ``n_iter_hidden=0`` (CROWN's hidden bounds).
     chunk : int, default=None
         Samples per chunk; default from :func:`chunk_size`.
 
@@ -342,17 +391,22 @@ def bound_specs(
             if splits is None
             else [None if s is None else np.asarray(s)[rows] for s in splits]
         )
-        states.append(
-            _bound_chunk(
-                network,
-                dom.subset(rows),
-                C[rows],
-                method,
-                part_splits,
-                n_iter,
-                None if init is None else init.subset(rows),
-                lr,
-            )
+        part = _bound_chunk(
+            network,
+            dom.subset(rows),
+            C[rows],
+            method,
+            part_splits,
+            n_iter,
+            None if init is None else init.subset(rows),
+            lr,
+            n_iter_hidden,
+            return_state,
         )
+        # Without a state only the bounds are kept: slopes for 10^5 samples
+        # would not fit.
+        states.append(part if return_state else part.lower)
+    if not return_state:
+        return np.concatenate(states) if len(states) > 1 else states[0]
     state = states[0] if len(states) == 1 else BoundState.concatenate(states)
-    return (state.lower, state) if return_state else state.lower
+    return state.lower, state

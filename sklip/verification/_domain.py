@@ -208,15 +208,11 @@ class Domain:
             Am = np.broadcast_to(Am, (n,) + Am.shape)
         X = np.broadcast_to(self.Z[:, None, :], (n, k, d)).copy()
         Zm = self._movable(self.Z)[:, None, :]
-        if self.norm == np.inf:
+        if self.norm == np.inf and self.box is None:
+            Xm = Zm - self.eps[:, None, None] * np.sign(Am)
+        elif self.norm == np.inf:
             rl, ru = self._radii()
-            rl, ru = (
-                np.broadcast_to(rl, Zm[:, 0].shape),
-                np.broadcast_to(ru, Zm[:, 0].shape),
-            )
-            Xm = np.where(
-                Am > 0, Zm - rl[:, None, :], np.where(Am < 0, Zm + ru[:, None, :], Zm)
-            )
+            Xm = Zm - rl[:, None, :] * (Am > 0) + ru[:, None, :] * (Am < 0)
         else:
             nrm = np.sqrt((Am * Am).sum(axis=-1, keepdims=True))
             Xm = Zm - self.eps[:, None, None] * Am / np.where(nrm > 0, nrm, 1.0)
