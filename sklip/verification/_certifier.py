@@ -24,6 +24,7 @@ from ._methods import AUTO_ALPHA_SCREEN, BOUND_METHODS, auto_methods, check_meth
 # Relative width at which the radius bisection stops; doublings allowed when
 # a bound method certifies far beyond the Lipschitz radius.
 RADIUS_RTOL = 1e-3
+COMPLETE_RADIUS_RTOL = 1e-2
 MAX_STEPS = 60
 
 # verify_complete's decided_by -> the method names of the public API.
@@ -236,11 +237,11 @@ class Certifier:
 
         Lipschitz: the closed form. Other methods: bisection on the radius
         (every bound is monotone in it: a larger ball contains the smaller),
-        from the Lipschitz radius, a sound lower end for ``auto`` and
-        ``complete`` and the first guess for the others, doubling while
-        certified, then halving the bracket to a relative width of
-        ``RADIUS_RTOL``. Every sample is certified at the radius returned
-        (its closed ball). 0 where the prediction is tied, inf where the
+        from the Lipschitz radius, a sound lower end for ``auto`` and the
+        first guess for the others (``complete`` starts from the ``auto``
+        radius), doubling while certified, then halving the bracket to a
+        relative width of ``RADIUS_RTOL`` (``COMPLETE_RADIUS_RTOL``). Every
+        sample is certified at the radius returned (its closed ball). 0 where the prediction is tied, inf where the
         model is constant in the movable coordinates.
         """
         method = check_method(method)
@@ -251,9 +252,16 @@ class Certifier:
         hi = np.full(self.n_samples, np.inf)
         active = np.flatnonzero((r_lip > 0) & np.isfinite(r_lip))
         lo[np.isinf(r_lip)] = np.inf
-        if method in ("auto", "complete"):
+        rtol = RADIUS_RTOL
+        if method == "auto":
             # The union contains the Lipschitz margin: certified below r_lip.
             lo[active] = r_lip[active]
+        elif method == "complete":
+            # Whatever "auto" certifies is true: complete verification only
+            # searches beyond it, to a coarser precision (each step may take
+            # the time budget of every sample still open).
+            lo[active] = self.radius("auto")[active]
+            rtol = COMPLETE_RADIUS_RTOL
         else:
             ok = self.certified(r_lip[active], method, active)
             lo[active[ok]] = r_lip[active[ok]]
@@ -270,7 +278,7 @@ class Certifier:
                 break
             step(grow, 2.0 * lo[grow])
         for _ in range(MAX_STEPS):
-            wide = hi[active] - lo[active] > RADIUS_RTOL * hi[active]
+            wide = hi[active] - lo[active] > rtol * hi[active]
             rows = active[wide & np.isfinite(hi[active])]
             if rows.size == 0:
                 break
