@@ -241,8 +241,9 @@ class Certifier:
         first guess for the others (``complete`` starts from the ``auto``
         radius), doubling while certified, then halving the bracket to a
         relative width of ``RADIUS_RTOL`` (``COMPLETE_RADIUS_RTOL``). Every
-        sample is certified at the radius returned (its closed ball). 0 where the prediction is tied, inf where the
-        model is constant in the movable coordinates.
+        sample is certified at the radius returned (its closed ball). 0
+        where the prediction is tied, inf where the model is constant in the
+        movable coordinates.
         """
         method = check_method(method)
         r_lip = self.lipschitz_radius
