@@ -380,3 +380,76 @@ def test_soundness_sweep_over_many_random_nets(norm):
                 assert not np.any(verified & broken), (seed, method, eps)
                 n_certified += verified.sum()
     assert n_certified > 1000
+
+
+@pytest.mark.parametrize("norm", [2, np.inf])
+def test_complete_verdicts_are_sound_and_decide_tiny_nets(norm):
+    """Verified samples survive the attack, falsified ones carry a point of
+    the ball (and the box) that changes the prediction, and complete
+    verification decides at least what ``auto`` certifies."""
+    n_fals = n_ver = 0
+    cases = [(seed, hidden, k) for seed, hidden, k in
+             [(1, (6,), 2), (2, (6,), 3), (3, (4, 4), 3)]]  # fmt: skip
+    for seed, hidden, n_classes in cases:
+        model, X, y = _random_mlp("relu", hidden, n_classes, seed=seed, n=30)
+        for features, clip in [(None, None), ([0, 2], (0.0, 1.0))]:
+            eps = 2 * _eps(model, X, norm, features)
+            kw = dict(eps=eps, norm=norm, clip=clip, features=features)
+            res = certify(model, X, y, method="complete", time_budget=0.5,
+                          random_state=0, **kw)  # fmt: skip
+            auto = certify(model, X, y, random_state=0, **kw).verdict
+            X_adv = perturb(model, X, y, random_state=1, **kw)
+            verified = res.verdict == "verified"
+            fals = res.verdict == "falsified"
+            assert not np.any(verified & (model.predict(X_adv) != y))
+            assert np.all(verified[auto == "verified"])
+            assert np.mean(res.verdict != "undecided") >= 0.9
+            moved = slice(None) if features is None else features
+            assert np.all(np.isnan(res.counterexample[~fals][:, moved]))
+            n_fals += fals.sum()
+            n_ver += verified.sum()
+            if not fals.any():
+                continue
+            cex = res.counterexample[fals]
+            dist = np.abs(cex - X[fals]) if norm == np.inf else None
+            if norm == 2:
+                dist = np.linalg.norm(cex - X[fals], axis=1)
+            assert np.all(dist <= eps * (1 + 1e-9))
+            assert np.all(model.predict(cex) != y[fals])
+            if clip is not None:
+                assert np.all((cex >= 0) & (cex <= 1))
+                assert np.array_equal(cex[:, [1, 3]], X[fals][:, [1, 3]])
+            assert set(res.decided_by) <= {
+                "lipschitz", "crown", "alpha-crown", "complete", "attack", "none"
+            }  # fmt: skip
+    assert n_fals > 20 and n_ver > 50
+
+
+def test_complete_agrees_with_the_exact_milp():
+    from sklip.verification._domain import Domain
+    from sklip.verification._milp import milp_lower_bounds
+    from sklip.verification._specs import margin_specs
+
+    model, X, y = _random_mlp("relu", (6,), 3, seed=4, n=30)
+    eps = _eps(model, X, np.inf, None)
+    res = certify(model, X, eps=eps, norm=np.inf, method="complete", random_state=0)
+    cert, pred = classifier_certifier(model, Inputs(model, X), np.inf, None)
+    dom = Domain(cert.Z, eps, np.inf)
+    lower = milp_lower_bounds(cert.network, dom, margin_specs(3, pred))
+    done = ~np.isnan(lower).any(axis=1) & (res.verdict != "undecided")
+    assert done.sum() > 20
+    exact = lower.min(axis=1) > 0
+    assert np.array_equal(res.verdict[done] == "verified", exact[done])
+
+
+def test_complete_output_bounds_are_tighter_and_contain_the_outputs():
+    model, X = _regressor("relu")
+    eps = 0.2
+    alpha = certify(model, X, eps=eps, norm=np.inf, method="alpha-crown")
+    exact = certify(model, X, eps=eps, norm=np.inf, method="complete")
+    assert np.all(exact.output_lower >= alpha.output_lower - 1e-9)
+    assert np.all(exact.output_upper <= alpha.output_upper + 1e-9)
+    assert np.any(exact.output_upper < alpha.output_upper - 1e-6)
+    P = perturb(model, X, eps=eps, norm=np.inf, random_state=0)
+    F = model.predict(P)
+    assert np.all((exact.output_lower - 1e-7 <= F) & (F <= exact.output_upper + 1e-7))
