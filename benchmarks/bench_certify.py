@@ -135,7 +135,7 @@ def run(rows, n_test, complete_n, max_iter, clip, time_budget):
     header = (
         f"{'network':28s} {'ball':10s} "
         + " ".join(f"{m:>16s}" for m in methods)
-        + f" {'complete (first ' + str(complete_n) + ')':>24s} {'attack':>8s}"
+        + f" {'complete (first ' + str(complete_n) + ')':>34s} {'attack':>8s}"
     )
     if peer is not None:
         header += f" {'LiRPA CROWN':>16s} {'LiRPA alpha':>16s}"
@@ -169,11 +169,16 @@ def run(rows, n_test, complete_n, max_iter, clip, time_budget):
             for method in ("CROWN", "alpha-CROWN"):
                 count, t = timed(peer, model, X_test, y_test, norm, eps, method, clip)
                 cells.append(f"{count:5d} ({t:7.3f}s)")
-        print(f"{name:28s} {ball:10s} " + " ".join(f"{c:>16s}" for c in cells))
+        widths = [16] * len(methods) + [34, 8, 16, 16]
+        print(
+            f"{name:28s} {ball:10s} "
+            + " ".join(f"{c:>{w}s}" for c, w in zip(cells, widths))
+        )
 
 
 def complete_cell(model, X, y, norm, eps, clip, n, time_budget):
-    """``verified / decided of n (seconds)`` for the complete method."""
+    """Verified of the first ``n`` by the complete method, ``auto``'s count
+    on the same samples, how many it decided and its seconds."""
     from sklip.robustness import certify
 
     try:
@@ -194,7 +199,9 @@ def complete_cell(model, X, y, norm, eps, clip, n, time_budget):
         return f"n/a ({exc.name})"
     verified = int(np.sum(res.verdict == "verified"))
     decided = int(np.sum(res.verdict != "undecided"))
-    return f"{verified:3d} ({decided:3d} dec., {t:6.1f}s)"
+    auto = round(n * certified_accuracy(model, X[:n], y[:n], eps=eps, norm=norm,
+                                        clip=clip))  # fmt: skip
+    return f"{verified:2d} [auto {auto:2d}] ({decided:2d} dec., {t:5.1f}s)"
 
 
 def main():
