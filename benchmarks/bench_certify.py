@@ -96,6 +96,7 @@ def lirpa_peer():
     torch.set_num_threads(1)
 
     def count(model, X, y, norm, eps, method, clip):
+        """Samples correct and certified by auto_LiRPA's ``method``."""
         net = as_network(model)
         layers = []
         for i, (W, b) in enumerate(zip(net.coefs, net.intercepts)):
@@ -128,6 +129,7 @@ def lirpa_peer():
 
 
 def run(rows, n_test, complete_n, max_iter, clip, time_budget):
+    """Train each row's network once and print its row of the table."""
     X_train, y_train, X_test, y_test = digits(n_test)
     models = {}
     peer = lirpa_peer()
@@ -205,6 +207,7 @@ def complete_cell(model, X, y, norm, eps, clip, n, time_budget):
 
 
 def main():
+    """Parse the options and run the table on one BLAS thread."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--clip", action="store_true", help="certify within [0, 1]")

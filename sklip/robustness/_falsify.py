@@ -45,6 +45,7 @@ def attack_falsifier(estimator, network, Z, mask, box, norm, labels, random_stat
     rng = make_rng(random_state)
 
     def falsifier(rows, eps):
+        """The attack's worst points for ``rows`` at radii ``eps``."""
         rows = np.asarray(rows, dtype=np.intp)
         eps = np.broadcast_to(np.asarray(eps, dtype=np.float64), rows.shape)
         out = Z[rows].copy()

@@ -90,6 +90,7 @@ class _RobustnessScorer(BaseScorer):
         self.method = method
 
     def _score(self, estimator, X, y=None, sample_weight=None):
+        """The metric at ``eps`` (negated where smaller is better)."""
         func, sign, needs_y, attacks = _METRICS[self.metric]
         if needs_y and y is None:
             raise ValueError(f"metric={self.metric!r} needs y; got y=None.")

@@ -107,7 +107,6 @@ class Certifier:
         if pred is not None:
             r2 = margin_radius(self.F, pred, np.asarray(K, np.float64), self.slack)
             self.lipschitz_radius = radius_in_norm(r2, norm, self.n_movable)
-        self._C = None
 
     @property
     def n_samples(self):
@@ -119,9 +118,8 @@ class Certifier:
         return Domain(self.Z[rows], eps, self.norm, mask=self.mask, box=self.box)
 
     def _specs(self, rows):
-        if self._C is None:
-            self._C = _engine()[2](self.F.shape[1], self.pred)
-        return self._C[rows]
+        # Built per call, for the rows only: O(rows * n_classes^2) memory.
+        return _engine()[2](self.F.shape[1], self.pred[rows])
 
     def _bound_worst(self, rows, eps, method):
         """The lower bound of each row's worst margin, minus the tie slack
@@ -206,6 +204,8 @@ class Certifier:
         return verdict, decided_by, cex
 
     def _complete(self, rows, eps, falsifier, time_budget, random_state):
+        """:func:`._bab.verify_complete` on ``rows``: verdicts,
+        counterexamples and the public name of what decided each."""
         from ._bab import verify_complete
 
         wrapped = None
