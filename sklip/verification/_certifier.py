@@ -18,8 +18,11 @@ margins ``f_c - f_j`` over the ball exceeds the tie slack of
 
 import numpy as np
 
+from ._crown import bound_specs
+from ._domain import Domain
 from ._margin import deviation_bound, margin_radius, radius_in_norm, tie_slack
 from ._methods import AUTO_ALPHA_SCREEN, BOUND_METHODS, auto_methods, check_method
+from ._specs import margin_specs, output_specs
 
 # Relative width at which the radius bisection stops; doublings allowed when
 # a bound method certifies far beyond the Lipschitz radius.
@@ -38,15 +41,6 @@ _COMPLETE_BY = {
     "milp": "complete",
     "branch-and-bound": "complete",
 }
-
-
-def _engine():
-    """The bound engine (imported when used: it is the heaviest module)."""
-    from ._crown import bound_specs
-    from ._domain import Domain
-    from ._specs import margin_specs, output_specs
-
-    return Domain, bound_specs, margin_specs, output_specs
 
 
 class Certifier:
@@ -114,17 +108,15 @@ class Certifier:
 
     # -- one ball per sample -----------------------------------------------
     def _domain(self, rows, eps):
-        Domain = _engine()[0]
         return Domain(self.Z[rows], eps, self.norm, mask=self.mask, box=self.box)
 
     def _specs(self, rows):
         # Built per call, for the rows only: O(rows * n_classes^2) memory.
-        return _engine()[2](self.F.shape[1], self.pred[rows])
+        return margin_specs(self.F.shape[1], self.pred[rows])
 
     def _bound_worst(self, rows, eps, method):
         """The lower bound of each row's worst margin, minus the tie slack
         (certified where > 0)."""
-        bound_specs = _engine()[1]
         lower = bound_specs(
             self.network, self._domain(rows, eps), self._specs(rows), method=method
         )
@@ -206,6 +198,7 @@ class Certifier:
     def _complete(self, rows, eps, falsifier, time_budget, random_state):
         """:func:`._bab.verify_complete` on ``rows``: verdicts,
         counterexamples and the public name of what decided each."""
+        # Branch and bound (and scipy's MILP) load only when used.
         from ._bab import verify_complete
 
         wrapped = None
@@ -321,7 +314,6 @@ class Certifier:
             dev_lip = deviation_bound(self.L, eps, self.norm, self.n_movable)
             lo = np.maximum(lo, self.F - dev_lip[:, None])
             up = np.minimum(up, self.F + dev_lip[:, None])
-        Domain, bound_specs, _, output_specs = _engine()
         dom = self._domain(np.arange(n), eps)
         C = output_specs(n, m)
         for step in chain:
