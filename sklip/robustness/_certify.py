@@ -37,8 +37,8 @@ default="auto"
         ``"crown"``, per-sample linear bounds; ``"alpha-crown"``, CROWN with
         optimised slopes; ``"complete"``, branch and bound with the attack as
         falsifier (2 s per sample at most); ``"auto"``, the per-sample union
-        of the Lipschitz margin and CROWN, adding alpha-CROWN on small
-        networks."""
+        of the Lipschitz margin and CROWN, adding alpha-CROWN on the
+        samples CROWN narrowly misses (ReLU networks)."""
 
 
 def classifier_certifier(estimator, inputs, norm, clip):
@@ -87,10 +87,12 @@ def certified_radius(estimator, X, *, norm=2, method="auto", clip=None, features
     norm : {2, np.inf}, default=2
         Norm of the ball.
     {method_doc}
-        Bound methods give the largest certified radius by bisection (the
-        bound is monotone in the radius) to a relative precision of 1e-3,
-        from the Lipschitz radius; ``"complete"`` costs up to 2 s per sample
-        and bisection step.
+        Bound methods give the largest certified radius by bisection to a
+        relative precision of 1e-3 (1e-2 for ``"complete"``, which costs up
+        to 2 s per sample and bisection step), from the Lipschitz radius.
+        The radius returned is always certified; CROWN's adaptive slopes
+        make its bound nearly but not exactly monotone in the radius, so
+        rarely a larger radius is certified too.
     clip : tuple (low, high), default=None
         A box the inputs are known to lie in (scalars or arrays of shape
         (n_features,), raw units), e.g. ``(0, 1)`` for pixels: bound methods
