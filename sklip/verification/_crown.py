@@ -159,39 +159,51 @@ def crown_pre_bounds(network, dom, splits=None, prior=None, n_iter=0, lr=0.25):
             l, u = next_interval(network, layer, *bounds[-1])
             if prior is not None:
                 l, u = np.maximum(l, prior[layer][0]), np.minimum(u, prior[layer][1])
-            # Only rows that can still change a relaxation are worth a pass.
-            need = ((l < 0) & (u > 0)).any(axis=0) if act == "relu" else None
-            rows = np.flatnonzero(need) if need is not None else slice(None)
-            W = network.coefs[layer][:, rows]
-            b = network.intercepts[layer][rows]
-            r = W.shape[1]
-            if r:
-                G = np.concatenate([W.T, -W.T])
-                const = np.concatenate([b, -b])
-                both = backward_bound(network, dom, G, const, layer, lines)
-                if n_iter and act == "relu":
-                    Gn = np.broadcast_to(G, (dom.n_samples,) + G.shape)
-                    opt, _ = optimise_alpha(
-                        network, dom, Gn, const, layer, lines, n_iter, lr
-                    )
-                    both = np.maximum(both, opt)
-                lc, uc = both[:, :r], -both[:, r:]
-                if need is not None:
-                    # Per sample only where IBP left the neuron unstable, so
-                    # a sample's bounds do not depend on its chunk-mates.
-                    li, ui = l[:, rows], u[:, rows]
-                    keep = (li < 0) & (ui > 0)
-                    lc, uc = np.where(keep, lc, li), np.where(keep, uc, ui)
-                l = l.copy()
-                u = u.copy()
-                l[:, rows] = np.maximum(l[:, rows], lc)
-                u[:, rows] = np.minimum(u[:, rows], uc)
+            l, u = _hidden_pass(network, dom, layer, lines, l, u, n_iter, lr)
         if layer == 0 and prior is not None:
             l, u = np.maximum(l, prior[0][0]), np.minimum(u, prior[0][1])
         l, u = clamp_splits(l, u, None if splits is None else splits[layer])
         bounds.append((l, u))
         lines.append(activation_lines(act, l, u))
     return bounds, lines
+
+
+def _hidden_pass(network, dom, layer, lines, l, u, n_iter, lr):
+    """Bounds of hidden layer ``layer`` by the backward pass from its rows
+    ``+e_j`` and ``-e_j``, intersected with ``(l, u)``.
+
+    For ReLU only the neurons ``(l, u)`` leave unstable can change a
+    relaxation: each sample gathers its own (padded to the chunk's largest
+    count; padding rows are computed and dropped), so a sample's bounds do
+    not depend on its chunk-mates. Other activations bound every neuron.
+    """
+    W, b = network.coefs[layer], network.intercepts[layer]
+    if network.activation != "relu":
+        G = np.concatenate([W.T, -W.T])
+        both = backward_bound(network, dom, G, np.concatenate([b, -b]), layer, lines)
+        h = W.shape[1]
+        return np.maximum(l, both[:, :h]), np.minimum(u, -both[:, h:])
+    unstable = (l < 0) & (u > 0)
+    r = int(unstable.sum(axis=1).max(initial=0))
+    if r == 0:
+        return l, u
+    # Each sample's unstable neurons first (stable order), then padding.
+    order = np.argsort(~unstable, axis=1, kind="stable")[:, :r]
+    valid = np.take_along_axis(unstable, order, axis=1)
+    Gp = W.T[order]  # (n, r, h_prev)
+    bp = b[order]
+    G = np.concatenate([Gp, -Gp], axis=1)
+    const = np.concatenate([bp, -bp], axis=1)
+    both = backward_bound(network, dom, G, const, layer, lines)
+    if n_iter:
+        opt, _ = optimise_alpha(network, dom, G, const, layer, lines, n_iter, lr)
+        both = np.maximum(both, opt)
+    l, u = l.copy(), u.copy()
+    lo = np.take_along_axis(l, order, axis=1)
+    hi = np.take_along_axis(u, order, axis=1)
+    np.put_along_axis(l, order, np.where(valid, np.maximum(lo, both[:, :r]), lo), 1)
+    np.put_along_axis(u, order, np.where(valid, np.minimum(hi, -both[:, r:]), hi), 1)
+    return l, u
 
 
 def _infeasible(bounds, n):
