@@ -207,6 +207,7 @@ def _hidden_pass(network, dom, layer, lines, l, u, n_iter, lr):
 
 
 def _infeasible(bounds, n):
+    """Samples with a neuron whose (split-clamped) bounds cross: empty domain."""
     bad = np.zeros(n, bool)
     for l, u in bounds:
         bad |= np.any(l - u > 1e-10 * (1.0 + np.abs(l) + np.abs(u)), axis=1)
@@ -216,6 +217,7 @@ def _infeasible(bounds, n):
 def _bound_chunk(
     network, dom, C, method, splits, n_iter, init, lr, n_iter_hidden, want_points
 ):
+    """:func:`bound_specs` on one chunk of samples; returns a BoundState."""
     n = dom.n_samples
     prior = None if init is None else init.pre_bounds
     alpha = points = None
@@ -261,8 +263,6 @@ def _bound_chunk(
         if want_points:
             _, X = backward_bound(network, dom, G, const, top, lines, alpha, keep={})
             points = _project_points(dom, X)
-    if network.n_layers == 1:
-        lines = None
     bad = _infeasible(pre, n)
     if bad.any():
         lower = np.where(bad[:, None], np.inf, lower)
@@ -280,6 +280,7 @@ def _project_points(dom, X):
 
 
 def _check(network, dom, C, method, splits, n_iter):
+    """Validate :func:`bound_specs`' arguments; returns ``C`` as float64."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}.")
     if network.n_features_in != dom.n_features:
