@@ -173,8 +173,10 @@ def _hidden_pass(network, dom, layer, lines, l, u, n_iter, lr):
     ``+e_j`` and ``-e_j``, intersected with ``(l, u)``.
 
     For ReLU only the neurons ``(l, u)`` leave unstable can change a
-    relaxation: each sample gathers its own (padded to the chunk's largest
-    count; padding rows are computed and dropped), so a sample's bounds do
+    relaxation, and each sample updates only its own: the rows are either
+    the chunk's union of them (shared by all samples) or, when samples have
+    markedly fewer, each sample's own (padded to the chunk's largest count;
+    padding rows are computed and dropped). Either way a sample's bounds do
     not depend on its chunk-mates. Other activations bound every neuron.
     """
     W, b = network.coefs[layer], network.intercepts[layer]
@@ -185,17 +187,30 @@ def _hidden_pass(network, dom, layer, lines, l, u, n_iter, lr):
         return np.maximum(l, both[:, :h]), np.minimum(u, -both[:, h:])
     unstable = (l < 0) & (u > 0)
     r = int(unstable.sum(axis=1).max(initial=0))
+    union = np.flatnonzero(unstable.any(axis=0))
     if r == 0:
         return l, u
-    # Each sample's unstable neurons first (stable order), then padding.
-    order = np.argsort(~unstable, axis=1, kind="stable")[:, :r]
-    valid = np.take_along_axis(unstable, order, axis=1)
-    Gp = W.T[order]  # (n, r, h_prev)
-    bp = b[order]
-    G = np.concatenate([Gp, -Gp], axis=1)
-    const = np.concatenate([bp, -bp], axis=1)
+    if r > 0.75 * union.size:
+        # Rows shared by the chunk (the union): cheaper when each sample has
+        # most of them; a sample keeps only its own unstable ones.
+        Gp = W.T[union]
+        G = np.concatenate([Gp, -Gp])
+        const = np.concatenate([b[union], -b[union]])
+        order = np.broadcast_to(union, (l.shape[0], union.size))
+        valid = unstable[:, union]
+        r = union.size
+    else:
+        # Each sample's own unstable neurons first (stable order), padded.
+        order = np.argsort(~unstable, axis=1, kind="stable")[:, :r]
+        valid = np.take_along_axis(unstable, order, axis=1)
+        Gp = W.T[order]  # (n, r, h_prev)
+        bp = b[order]
+        G = np.concatenate([Gp, -Gp], axis=1)
+        const = np.concatenate([bp, -bp], axis=1)
     both = backward_bound(network, dom, G, const, layer, lines)
     if n_iter:
+        if G.ndim == 2:
+            G = np.broadcast_to(G, (l.shape[0],) + G.shape)
         opt, _ = optimise_alpha(network, dom, G, const, layer, lines, n_iter, lr)
         both = np.maximum(both, opt)
     l, u = l.copy(), u.copy()
