@@ -136,10 +136,13 @@ def verify_complete(
     Parameters
     ----------
     network : Network
-        ReLU (complete) or identity network; tanh and logistic networks get
-        no branching (no exact split exists): they are verified where the
-        alpha-CROWN bound decides, falsified where an attack finds a
-        violation, and undecided otherwise.
+        ReLU network (complete). Affine networks (identity activation, or
+        no hidden layer) are decided by the root bound, which is exact for
+        them (its minimiser is the counterexample), except for an L2 ball
+        cut by a box, where they may stay undecided. tanh and logistic
+        networks get no branching (no exact split exists): they are
+        verified where the alpha-CROWN bound decides, falsified where an
+        attack finds a violation, and undecided otherwise.
     dom : Domain
         The input domains (Lp balls in raw units, movable coordinates, clip
         box).
@@ -206,7 +209,9 @@ def verify_complete(
     proven = np.all(lower > 0, axis=1) & (res.verdict[rows] == "undecided")
     res.verdict[rows[proven]] = "verified"
     res.decided_by[rows[proven]] = "alpha-crown"
-    if network.activation not in ("relu", "identity"):
+    if network.activation != "relu" or network.n_layers == 1:
+        # Nothing to branch on: affine networks are bounded exactly (up to
+        # an L2 ball cut by a box) and tanh/logistic have no exact split.
         return res.verdict, res.counterexample, res.decided_by
     shared = (time.perf_counter() - start) / n
     search = _milp_sample if engine == "milp" else _bab_sample  # auto: bab
