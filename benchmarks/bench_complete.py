@@ -12,7 +12,7 @@ per sample) is the oracle: every sample it finishes must get the same
 verdict or be undecided.
 
     python benchmarks/bench_complete.py [--n 100] [--budget 2.0]
-        [--milp-limit 10] [--quick]
+        [--milp-limit 10] [--quick] [--no-milp-engine]
 """
 
 import argparse
@@ -67,6 +67,11 @@ def main():
     parser.add_argument("--budget", type=float, default=2.0)
     parser.add_argument("--milp-limit", type=float, default=10.0)
     parser.add_argument("--quick", action="store_true", help="20 samples")
+    parser.add_argument(
+        "--no-milp-engine",
+        action="store_true",
+        help="run verify_complete with the default engine only",
+    )
     args = parser.parse_args()
     n = 20 if args.quick else args.n
     balls = [(np.inf, 0.04), (np.inf, 0.07), (2, 0.3)]
@@ -95,6 +100,8 @@ def main():
                 exact = _exact_min(network, dom, C, args.milp_limit)
                 t_milp = (time.perf_counter() - t) / n
             engines = ["bab", "milp"] if norm == np.inf else ["bab"]
+            if args.no_milp_engine:
+                engines = ["bab"]
             for engine in engines:
                 t = time.perf_counter()
                 verdict, cex, by = verify_complete(

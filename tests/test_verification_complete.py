@@ -271,6 +271,19 @@ def test_smooth_activations_get_no_branching():
             verify_complete(net, Domain(Z, 0.4, np.inf), C, engine="milp")
 
 
+@pytest.mark.parametrize("sizes", [[2, 4, 3], [2, 3]])
+def test_affine_networks_are_decided_by_the_root_bound(sizes):
+    rng = np.random.default_rng(4)
+    net = _net(rng, sizes, activation="identity")
+    Z = rng.normal(size=(10, 2))
+    C = _specs(net, Z)
+    for eps in (0.2, 1.0):
+        dom = Domain(Z, eps, np.inf)
+        exact = milp_lower_bounds(net, dom, C).min(axis=1)
+        verdict, cex, _ = verify_complete(net, dom, C, random_state=0)
+        _check_verdicts(net, dom, C, verdict, cex, exact)
+
+
 def test_bad_arguments():
     rng = np.random.default_rng(0)
     net = _net(rng, [2, 4, 3])

@@ -44,6 +44,9 @@ from ._primal import inside, movable, pgd, project, random_points, spec_values
 # one vectorised call).
 _BATCH = 32
 _TIE = itertools.count()
+# Ascent steps of the alpha-beta bound at the root and at a node (warm
+# started from its parent).
+_ROOT_ITER, _NODE_ITER = 20, 10
 # Ascent steps on a fully split subdomain (a concave dual, no relaxation).
 _LEAF_ITER = 300
 # A leaf's LP minimum above this proves it (HiGHS's tolerances are ~1e-9).
@@ -136,10 +139,13 @@ def verify_complete(
     Parameters
     ----------
     network : Network
-        ReLU (complete) or identity network; tanh and logistic networks get
-        no branching (no exact split exists): they are verified where the
-        alpha-CROWN bound decides, falsified where an attack finds a
-        violation, and undecided otherwise.
+        ReLU network (complete). Affine networks (identity activation, or
+        no hidden layer) are decided by the root bound, which is exact for
+        them (its minimiser is the counterexample), except for an L2 ball
+        cut by a box, where they may stay undecided. tanh and logistic
+        networks get no branching (no exact split exists): they are
+        verified where the alpha-CROWN bound decides, falsified where an
+        attack finds a violation, and undecided otherwise.
     dom : Domain
         The input domains (Lp balls in raw units, movable coordinates, clip
         box).
@@ -206,7 +212,9 @@ def verify_complete(
     proven = np.all(lower > 0, axis=1) & (res.verdict[rows] == "undecided")
     res.verdict[rows[proven]] = "verified"
     res.decided_by[rows[proven]] = "alpha-crown"
-    if network.activation not in ("relu", "identity"):
+    if network.activation != "relu" or network.n_layers == 1:
+        # Nothing to branch on: affine networks are bounded exactly (up to
+        # an L2 ball cut by a box) and tanh/logistic have no exact split.
         return res.verdict, res.counterexample, res.decided_by
     shared = (time.perf_counter() - start) / n
     search = _milp_sample if engine == "milp" else _bab_sample  # auto: bab
@@ -265,33 +273,49 @@ def _bab_sample(network, dom, C, res, i, lower, pre, deadline):
                 return
             if not batch:
                 continue
-        js, splits, pre = _children(batch)
+        js, splits, pre, params, layer = _children(batch)
         floor = np.full(js.size, -np.inf)
-        if network.n_layers > 2:  # deeper layers' bounds tighten with splits
-            rows = np.full(js.size, i)
-            parent = BoundState(floor[:, None], pre, None, np.zeros(js.size, bool))
-            floor, state = bound_specs(
+        # A split below the last hidden layer tightens the layers above it:
+        # the engine recomputes their bounds (intersected with the parent's).
+        deep = np.flatnonzero(layer < len(pre) - 1)
+        if deep.size:
+            parent = BoundState(
+                floor[deep, None],
+                [(l[deep], u[deep]) for l, u in pre],
+                None,
+                np.zeros(deep.size, bool),
+            )
+            low, state = bound_specs(
                 network,
-                dom.subset(rows),
-                C[i, js][:, None, :],
+                dom.subset(np.full(deep.size, i)),
+                C[i, js[deep]][:, None, :],
                 method="crown",
-                splits=splits,
+                splits=[s[deep] for s in splits],
                 return_state=True,
                 init=parent,
             )
-            floor, pre = floor[:, 0], state.pre_bounds
+            floor[deep] = low[:, 0]
+            for (l, u), (nl, nu) in zip(pre, state.pre_bounds):
+                l[deep], u[deep] = nl, nu
         step += 1
-        _evaluate(network, dom, C, res, i, js, splits, pre, floor, heap, step % 4 == 0)
+        _evaluate(
+            network, dom, C, res, i, js, splits, pre, floor, heap, step % 4 == 0, params
+        )
     if res.verdict[i] == "undecided":
         res.verdict[i] = "verified"
         res.decided_by[i] = "branch-and-bound"
 
 
-def _evaluate(network, dom, C, res, i, js, splits, pre, floor, heap, refine=False):
+def _evaluate(
+    network, dom, C, res, i, js, splits, pre, floor, heap, refine=False, init=None
+):
     """Bound subdomains of sample ``i`` (rows ``js`` of its spec), try their
     primal points, and push the open ones with their branching choice."""
     rows = np.full(js.size, i)
-    low, x, scores = alpha_beta_bound(network, dom, rows, C[i, js], pre, splits)
+    n_iter = _ROOT_ITER if init is None else _NODE_ITER
+    low, x, scores, (alpha, beta) = alpha_beta_bound(
+        network, dom, rows, C[i, js], pre, splits, n_iter=n_iter, init=init
+    )
     low = np.maximum(low, floor)
     points = np.repeat(np.asarray(dom.Z, np.float64)[i][None], js.size, axis=0)
     points[:, movable(dom)] = x
@@ -320,32 +344,35 @@ def _evaluate(network, dom, C, res, i, js, splits, pre, floor, heap, refine=Fals
             choice,
             [s[t] for s in splits],
             [(l[t], u[t]) for l, u in pre],
+            ([a[t] for a in alpha], [b[t] for b in beta]),
         )
         heapq.heappush(heap, entry)
 
 
 def _children(batch):
     """The two children of each popped subdomain, split on its choice:
-    ``(rows_j, splits, pre_bounds)`` stacked per layer (first children with
-    ``z >= 0``, then those with ``z <= 0``)."""
+    ``(rows_j, splits, pre_bounds, params, layer)`` stacked per layer (first
+    the children with ``z >= 0``, then those with ``z <= 0``); ``params``
+    are the parents' multipliers, ``layer`` the split layer of each."""
     js = np.array([b[2] for b in batch])
     n_hidden = len(batch[0][4])
-    splits = [np.stack([b[4][layer] for b in batch]) for layer in range(n_hidden)]
-    pre = [
-        (
-            np.stack([b[5][layer][0] for b in batch]),
-            np.stack([b[5][layer][1] for b in batch]),
-        )
-        for layer in range(n_hidden)
-    ]
+
+    def stack(get):
+        return [
+            np.concatenate([np.stack([get(b, j) for b in batch])] * 2)
+            for j in range(n_hidden)
+        ]
+
+    kids = stack(lambda b, j: b[4][j])
+    pre = list(zip(stack(lambda b, j: b[5][j][0]), stack(lambda b, j: b[5][j][1])))
+    params = (stack(lambda b, j: b[6][0][j]), stack(lambda b, j: b[6][1][j]))
     m = js.size
-    kids = [np.concatenate([s, s]) for s in splits]
+    layer = np.array([b[3][0] for b in batch])
     for t, b in enumerate(batch):
-        layer, unit = b[3]
-        kids[layer][t, unit] = 1
-        kids[layer][m + t, unit] = -1
-    pre = [(np.concatenate([l, l]), np.concatenate([u, u])) for l, u in pre]
-    return np.concatenate([js, js]), kids, pre
+        j, unit = b[3]
+        kids[j][t, unit] = 1
+        kids[j][m + t, unit] = -1
+    return np.concatenate([js, js]), kids, pre, params, np.concatenate([layer, layer])
 
 
 def _close_leaves(network, dom, C, res, i, leaves):
@@ -371,7 +398,7 @@ def _close_leaves(network, dom, C, res, i, leaves):
             (np.stack([b[5][j][0] for b in rest]), np.stack([b[5][j][1] for b in rest]))
             for j in range(len(rest[0][5]))
         ]
-        low, _, _ = alpha_beta_bound(
+        low, _, _, _ = alpha_beta_bound(
             network,
             dom,
             np.full(js.size, i),

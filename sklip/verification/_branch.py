@@ -69,7 +69,9 @@ def concretize_min(dom, rows, A, const):
     return lower, x
 
 
-def alpha_beta_bound(network, dom, rows, c, pre_bounds, splits, n_iter=20, lr=0.1):
+def alpha_beta_bound(
+    network, dom, rows, c, pre_bounds, splits, n_iter=20, lr=0.1, init=None
+):
     """Alpha-beta-CROWN bound of one specification row per subdomain.
 
     A backward linear bound through the network with the pre-activation
@@ -101,6 +103,9 @@ def alpha_beta_bound(network, dom, rows, c, pre_bounds, splits, n_iter=20, lr=0.
         In {-1, 0, +1}.
     n_iter : int, default=20
     lr : float, default=0.1
+    init : tuple (alpha, beta) of lists of ndarray of shape (m, h_l), default=None
+        Warm start (e.g. the parent's best multipliers in branch and bound);
+        a newly split active neuron still starts at ``beta = max(lam, 0)``.
 
     Returns
     -------
@@ -113,6 +118,8 @@ def alpha_beta_bound(network, dom, rows, c, pre_bounds, splits, n_iter=20, lr=0.
         ``|lambda_j| u_j (-l_j) / (u_j - l_j)`` (the triangle relaxation's
         area weighted by the neuron's coefficient in the best bound) on free
         unstable neurons, ``-inf`` elsewhere.
+    params : tuple (alpha, beta)
+        The best iterate's multipliers, for warm starts.
     """
     W1, b1 = _first_layer(network, dom)
     b1 = np.asarray(b1)[rows]
@@ -130,8 +137,13 @@ def alpha_beta_bound(network, dom, rows, c, pre_bounds, splits, n_iter=20, lr=0.
         area.append(np.where(un, -u * l / width, -np.inf))
         active.append(l >= 0)
         sign.append(np.where(s > 0, -1.0, np.where(s < 0, 1.0, 0.0)))
-    alpha = [np.where(u > -l, 1.0, 0.0) for l, u in bounds]
-    beta = [np.zeros_like(a) for a in alpha]
+    if init is None:
+        alpha = [np.where(u > -l, 1.0, 0.0) for l, u in bounds]
+        beta = [np.zeros_like(a) for a in alpha]
+    else:
+        alpha = [a.copy() for a in init[0]]
+        beta = [b.copy() for b in init[1]]
+    best_alpha, best_beta = [a.copy() for a in alpha], [b.copy() for b in beta]
     scale = [None] * n_hidden
     m_alpha = [np.zeros_like(a) for a in alpha] + [np.zeros_like(a) for a in alpha]
     v_alpha = [np.zeros_like(a) for a in m_alpha]
@@ -157,7 +169,12 @@ def alpha_beta_bound(network, dom, rows, c, pre_bounds, splits, n_iter=20, lr=0.
                 # Start an active split at beta = max(lam, 0): its coefficient
                 # is then min(lam, 0), never worse than the parent's
                 # relaxation (beta = 0 would let z < 0 of the ball count).
-                beta[layer] = np.where(sign[layer] < 0, np.maximum(lam, 0.0), 0.0)
+                fresh = (sign[layer] < 0) & (beta[layer] == 0)
+                beta[layer] = np.where(
+                    fresh,
+                    np.maximum(lam, 0.0),
+                    np.where(sign[layer] != 0, beta[layer], 0.0),
+                )
                 scale[layer] = np.abs(lam) + 1e-3
             pre = lam * slope + sign[layer] * beta[layer]
             const = const + np.einsum(
@@ -174,6 +191,8 @@ def alpha_beta_bound(network, dom, rows, c, pre_bounds, splits, n_iter=20, lr=0.
             best_lam[layer] = (
                 new if old is None else np.where(better[:, None], new, old)
             )
+            best_alpha[layer][better] = alpha[layer][better]
+            best_beta[layer][better] = beta[layer][better]
         if t == n_iter:
             break
         # Supergradient: the relaxed network's pre-activations at x.
@@ -207,7 +226,7 @@ def alpha_beta_bound(network, dom, rows, c, pre_bounds, splits, n_iter=20, lr=0.
         np.where(np.isfinite(a), np.abs(lam) * np.where(np.isfinite(a), a, 0.0), a)
         for lam, a in zip(best_lam, area)
     ]
-    return best, best_x, scores
+    return best, best_x, scores, (best_alpha, best_beta)
 
 
 def leaf_point(network, dom, i, c, pre_bounds, splits):
