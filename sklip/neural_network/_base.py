@@ -16,8 +16,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from .._input_map import handed_input_map
-from .._network import Network
+from .._core.input_map import handed_input_map
+from .._core.network import Network
 from .._threads import limited_in_workers
 from ._monitor import CallbackSupportMixin, FitMonitor
 from ._objective import PENALTIES
@@ -187,7 +187,7 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------
     def _network(self):
-        """The fitted model as a :class:`~sklip._network.Network`."""
+        """The fitted model as a :class:`~sklip._core.network.Network`."""
         check_is_fitted(self, "coefs_")
         return Network(self.coefs_, self.intercepts_, self.activation)
 
