@@ -190,6 +190,9 @@ class LipschitzMargin:
         raise _unknown_link(out)
 
     def _pairwise(self, Z, Y, sw, s, delta, coefs, tracker):
+        """GloRo's loss: the logits plus the bottom logit
+        ``max_{i != y} (f_i + eps K_yi)``; ``delta`` receives dloss/dZ (the
+        bottom logit's share added to its rival's column)."""
         n, k = Z.shape
         m = len(coefs)
         W = coefs[-1]

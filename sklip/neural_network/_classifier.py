@@ -153,6 +153,8 @@ True
         self.margin_kind = margin_kind
 
     def _validate_input(self, X, y, incremental, reset, classes=None):
+        """Validated X, the label-indicator targets and the stratification
+        labels (see ``BaseLipschitzMLP._validate_input``)."""
         X, y = validate_data(
             self,
             X,

@@ -129,6 +129,8 @@ True
         )
 
     def _validate_input(self, X, y, incremental, reset, classes=None):
+        """Validated X and 2-D targets; no stratification (see
+        ``BaseLipschitzMLP._validate_input``)."""
         X, y = validate_data(
             self,
             X,
