@@ -22,31 +22,18 @@ from .._threads import limited_in_workers
 from ._monitor import CallbackSupportMixin, FitMonitor
 from ._objective import PENALTIES
 from ._solvers import SOLVERS, STOCHASTIC_SOLVERS, Diverged, divergence_message
-from ._state import TrainingState
+from ._state import OWNED_ATTRIBUTES, TrainingState
 
-# Everything a fit writes. A call that fails restores these as they were
+# Everything a fit writes: the training state's attributes, and those the
+# validation of X and y sets. A call that fails restores these as they were
 # before it (none, for a first fit), so a failed fit never leaves a half
 # fitted model or wipes a fitted one.
 _FITTED_ATTRIBUTES = (
-    "coefs_",
-    "intercepts_",
-    "n_iter_",
-    "t_",
-    "loss_",
-    "loss_curve_",
-    "best_loss_",
-    "validation_scores_",
-    "best_validation_score_",
-    "n_layers_",
-    "n_outputs_",
-    "out_activation_",
+    *OWNED_ATTRIBUTES,
     "classes_",
     "n_features_in_",
     "feature_names_in_",
     "_label_binarizer",
-    "_optimizer",
-    "_power_vectors",
-    "_no_improvement_count",
     "input_map_",
 )
 # Fitted attributes that training mutates in place: the snapshot taken before

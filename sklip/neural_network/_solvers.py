@@ -205,14 +205,14 @@ def fit_stochastic(
                 # epoch start (not across partial_fit calls: they track).
                 terms.converge(flat.coefs)
             monitor.step_begin(state, "epoch")
-            loss, penalty = epochs.run()
+            loss, penalty_term = epochs.run()
             _end_epoch(state, loss, X.shape[0], epochs.divergence_threshold)
             if _update_no_improvement_count(estimator, state, validation):
                 np.copyto(best_params, flat.params)
                 found_best = True
             optimizer.iteration_ends(state.t)
             score = state.validation_scores[-1] if validation else None
-            if monitor.step_end(state, state.n_iter, loss, penalty, score):
+            if monitor.step_end(state, state.n_iter, loss, penalty_term, score):
                 break
             if _stalled(estimator, state, optimizer, validation is not None):
                 break

@@ -16,7 +16,7 @@ from ._parameters import FlatParameters
 # Fitted attributes a training state owns (everything a fit writes but the
 # validation of X and y: classes_, n_features_in_, input_map_, ...), in the
 # order of TrainingState's fields below.
-_OWNED = (
+OWNED_ATTRIBUTES = (
     "coefs_",
     "intercepts_",
     "n_iter_",
@@ -55,9 +55,11 @@ class TrainingState:
 
     Attributes
     ----------
-    n_iter, t, loss, loss_curve, best_loss, validation_scores, \
-best_validation_score, no_improvement_count : as the fitted attributes
-        ``n_iter_``, ``t_``, ... of the estimator.
+    n_iter, t, loss, loss_curve, best_loss : as the fitted attributes
+        ``n_iter_``, ``t_``, ``loss_``, ``loss_curve_``, ``best_loss_``.
+    validation_scores, best_validation_score, no_improvement_count : as
+        ``validation_scores_``, ``best_validation_score_`` and
+        ``_no_improvement_count``.
     optimizer : Optimizer or None
         The stochastic optimizer (kept across ``warm_start`` and
         ``partial_fit`` calls), None before a stochastic fit.
@@ -200,7 +202,7 @@ best_validation_score, no_improvement_count : as the fitted attributes
         )
         return {
             name: value
-            for name, value in zip(_OWNED, values)
+            for name, value in zip(OWNED_ATTRIBUTES, values)
             if not (value is _UNSET or (value is None and name == "_optimizer"))
         }
 
@@ -208,7 +210,7 @@ best_validation_score, no_improvement_count : as the fitted attributes
         """Write the state to ``estimator``'s fitted attributes (the one
         place a fit does)."""
         attributes = self.fitted_attributes()
-        for name in _OWNED:
+        for name in OWNED_ATTRIBUTES:
             if name not in attributes:
                 estimator.__dict__.pop(name, None)
         estimator.__dict__.update(attributes)
