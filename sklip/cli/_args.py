@@ -4,6 +4,7 @@ import argparse
 import math
 import sys
 
+from ..neural_network._objective import PENALTIES
 from ..verification._methods import METHOD_NAMES, METHODS
 
 
@@ -90,8 +91,8 @@ def add_model_options(parser, *, quick_note):
     grid.add_argument(
         "--penalties",
         nargs="+",
-        choices=["none", "frobenius", "spectral"],
-        default=["none", "frobenius", "spectral"],
+        choices=list(PENALTIES),
+        default=list(PENALTIES),
         help="penalties to compare (repeats are ignored)",
     )
     grid.add_argument(
