@@ -156,9 +156,12 @@ def verify_complete(
         ``falsifier(rows) -> (len(rows), d)`` candidate points (an attack),
         tried before any bound; points are projected into the domain.
     time_budget : float, default=2.0
-        Seconds per sample (the shared attack and bound stages count,
-        averaged over the samples); a sample not decided within it is
-        undecided.
+        Seconds per sample on average: the whole call takes at most about
+        ``n * time_budget`` (the shared attack and bound stages count). Each
+        open sample first gets ``time_budget`` seconds of branch and bound;
+        the time left by samples decided sooner is then shared among those
+        still undecided (a second pass, restarted from the root). A sample
+        not decided by then is undecided.
     random_state : int, RandomState instance or None, default=None
         Seeds the random starts of the built-in PGD.
     engine : {"auto", "bab", "milp"}, default="auto"
@@ -216,15 +219,31 @@ def verify_complete(
         # Nothing to branch on: affine networks are bounded exactly (up to
         # an L2 ball cut by a box) and tanh/logistic have no exact split.
         return res.verdict, res.counterexample, res.decided_by
-    shared = (time.perf_counter() - start) / n
     search = _milp_sample if engine == "milp" else _bab_sample  # auto: bab
-    for pos in np.flatnonzero(~proven):
-        i = rows[pos]
-        if res.verdict[i] != "undecided":
-            continue
-        deadline = time.perf_counter() + time_budget - shared
-        bounds_i = [(l[pos], u[pos]) for l, u in pre]
-        search(network, dom, C, res, i, lower[pos], bounds_i, deadline)
+    todo = [
+        pos for pos in np.flatnonzero(~proven) if res.verdict[rows[pos]] == "undecided"
+    ]
+    # First pass: each open sample gets its own budget (less its share of the
+    # attack and root stages); second pass: what the samples decided early
+    # left unused is shared among the undecided ones, so the average stays
+    # within time_budget per sample.
+    end = start + n * time_budget
+    shared = (time.perf_counter() - start) / n
+    for first in (True, False):
+        for count, pos in enumerate(todo):
+            i = rows[pos]
+            if res.verdict[i] != "undecided":
+                continue
+            now = time.perf_counter()
+            if first:
+                share = min(time_budget - shared, end - now)
+            else:
+                left = sum(res.verdict[rows[p]] == "undecided" for p in todo[count:])
+                share = (end - now) / max(left, 1)
+            if share <= 0:
+                continue
+            bounds_i = [(l[pos], u[pos]) for l, u in pre]
+            search(network, dom, C, res, i, lower[pos], bounds_i, now + share)
     return res.verdict, res.counterexample, res.decided_by
 
 
