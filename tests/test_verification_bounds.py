@@ -24,6 +24,7 @@ ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
 
 
 def random_net(rng, d, n_out, activation, depth=None, scale=1.0):
+    """A random network with 1-3 hidden layers (or ``depth``) of width 2-16."""
     depth = rng.integers(1, 4) if depth is None else depth
     widths = [d, *rng.integers(2, 17, size=depth), n_out]
     coefs = [
@@ -41,6 +42,8 @@ def spec_values(net, C, X):
 
 
 def random_domain(rng, n, d, norm, masked, boxed):
+    """Random centers and radii, half the coordinates movable when
+    ``masked``, a box around the centers when ``boxed``."""
     Z = rng.uniform(-1, 1, size=(n, d))
     eps = rng.uniform(0.05, 0.8, size=n)
     mask = None
@@ -103,6 +106,8 @@ def pgd_points(net, dom, C, n_steps=15):
 
 
 def check_sound(net, dom, C, lowers, rng, n_points=400):
+    """Every lower bound <= the spec at sampled and PGD points of the domain;
+    returns the smallest spec value seen per (sample, row)."""
     X = domain_points(rng, dom, n_points)
     assert np.all(
         dom.subset(np.repeat(np.arange(dom.n_samples), n_points)).contains(

@@ -159,33 +159,7 @@ def crown_pre_bounds(network, dom, splits=None, prior=None, n_iter=0, lr=0.25):
             l, u = next_interval(network, layer, *bounds[-1])
             if prior is not None:
                 l, u = np.maximum(l, prior[layer][0]), np.minimum(u, prior[layer][1])
-            # Only rows that can still change a relaxation are worth a pass.
-            need = ((l < 0) & (u > 0)).any(axis=0) if act == "relu" else None
-            rows = np.flatnonzero(need) if need is not None else slice(None)
-            W = network.coefs[layer][:, rows]
-            b = network.intercepts[layer][rows]
-            r = W.shape[1]
-            if r:
-                G = np.concatenate([W.T, -W.T])
-                const = np.concatenate([b, -b])
-                both = backward_bound(network, dom, G, const, layer, lines)
-                if n_iter and act == "relu":
-                    Gn = np.broadcast_to(G, (dom.n_samples,) + G.shape)
-                    opt, _ = optimise_alpha(
-                        network, dom, Gn, const, layer, lines, n_iter, lr
-                    )
-                    both = np.maximum(both, opt)
-                lc, uc = both[:, :r], -both[:, r:]
-                if need is not None:
-                    # Per sample only where IBP left the neuron unstable, so
-                    # a sample's bounds do not depend on its chunk-mates.
-                    li, ui = l[:, rows], u[:, rows]
-                    keep = (li < 0) & (ui > 0)
-                    lc, uc = np.where(keep, lc, li), np.where(keep, uc, ui)
-                l = l.copy()
-                u = u.copy()
-                l[:, rows] = np.maximum(l[:, rows], lc)
-                u[:, rows] = np.minimum(u[:, rows], uc)
+            l, u = _hidden_pass(network, dom, layer, lines, l, u, n_iter, lr)
         if layer == 0 and prior is not None:
             l, u = np.maximum(l, prior[0][0]), np.minimum(u, prior[0][1])
         l, u = clamp_splits(l, u, None if splits is None else splits[layer])
@@ -194,7 +168,61 @@ def crown_pre_bounds(network, dom, splits=None, prior=None, n_iter=0, lr=0.25):
     return bounds, lines
 
 
+def _hidden_pass(network, dom, layer, lines, l, u, n_iter, lr):
+    """Bounds of hidden layer ``layer`` by the backward pass from its rows
+    ``+e_j`` and ``-e_j``, intersected with ``(l, u)``.
+
+    For ReLU only the neurons ``(l, u)`` leave unstable can change a
+    relaxation, and each sample updates only its own: the rows are either
+    the chunk's union of them (shared by all samples) or, when samples have
+    markedly fewer, each sample's own (padded to the chunk's largest count;
+    padding rows are computed and dropped). Either way a sample's bounds do
+    not depend on its chunk-mates. Other activations bound every neuron.
+    """
+    W, b = network.coefs[layer], network.intercepts[layer]
+    if network.activation != "relu":
+        G = np.concatenate([W.T, -W.T])
+        both = backward_bound(network, dom, G, np.concatenate([b, -b]), layer, lines)
+        h = W.shape[1]
+        return np.maximum(l, both[:, :h]), np.minimum(u, -both[:, h:])
+    unstable = (l < 0) & (u > 0)
+    r = int(unstable.sum(axis=1).max(initial=0))
+    union = np.flatnonzero(unstable.any(axis=0))
+    if r == 0:
+        return l, u
+    if r > 0.75 * union.size:
+        # Rows shared by the chunk (the union): cheaper when each sample has
+        # most of them; a sample keeps only its own unstable ones.
+        Gp = W.T[union]
+        G = np.concatenate([Gp, -Gp])
+        const = np.concatenate([b[union], -b[union]])
+        order = np.broadcast_to(union, (l.shape[0], union.size))
+        valid = unstable[:, union]
+        r = union.size
+    else:
+        # Each sample's own unstable neurons first (stable order), padded.
+        order = np.argsort(~unstable, axis=1, kind="stable")[:, :r]
+        valid = np.take_along_axis(unstable, order, axis=1)
+        Gp = W.T[order]  # (n, r, h_prev)
+        bp = b[order]
+        G = np.concatenate([Gp, -Gp], axis=1)
+        const = np.concatenate([bp, -bp], axis=1)
+    both = backward_bound(network, dom, G, const, layer, lines)
+    if n_iter:
+        if G.ndim == 2:
+            G = np.broadcast_to(G, (l.shape[0],) + G.shape)
+        opt, _ = optimise_alpha(network, dom, G, const, layer, lines, n_iter, lr)
+        both = np.maximum(both, opt)
+    l, u = l.copy(), u.copy()
+    lo = np.take_along_axis(l, order, axis=1)
+    hi = np.take_along_axis(u, order, axis=1)
+    np.put_along_axis(l, order, np.where(valid, np.maximum(lo, both[:, :r]), lo), 1)
+    np.put_along_axis(u, order, np.where(valid, np.minimum(hi, -both[:, r:]), hi), 1)
+    return l, u
+
+
 def _infeasible(bounds, n):
+    """Samples with a neuron whose (split-clamped) bounds cross: empty domain."""
     bad = np.zeros(n, bool)
     for l, u in bounds:
         bad |= np.any(l - u > 1e-10 * (1.0 + np.abs(l) + np.abs(u)), axis=1)
@@ -204,6 +232,7 @@ def _infeasible(bounds, n):
 def _bound_chunk(
     network, dom, C, method, splits, n_iter, init, lr, n_iter_hidden, want_points
 ):
+    """:func:`bound_specs` on one chunk of samples; returns a BoundState."""
     n = dom.n_samples
     prior = None if init is None else init.pre_bounds
     alpha = points = None
@@ -249,8 +278,6 @@ def _bound_chunk(
         if want_points:
             _, X = backward_bound(network, dom, G, const, top, lines, alpha, keep={})
             points = _project_points(dom, X)
-    if network.n_layers == 1:
-        lines = None
     bad = _infeasible(pre, n)
     if bad.any():
         lower = np.where(bad[:, None], np.inf, lower)
@@ -268,6 +295,7 @@ def _project_points(dom, X):
 
 
 def _check(network, dom, C, method, splits, n_iter):
+    """Validate :func:`bound_specs`' arguments; returns ``C`` as float64."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}.")
     if network.n_features_in != dom.n_features:

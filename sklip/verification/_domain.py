@@ -201,6 +201,7 @@ class Domain:
         return lower, self._argmin(A, shared, low_box)
 
     def _argmin(self, A, shared, low_box):
+        """Minimisers of the rows of ``A x`` (see :meth:`concretize`)."""
         n, d = self.Z.shape
         k = A.shape[-2]
         Am = self._movable(A)
