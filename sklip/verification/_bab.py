@@ -61,6 +61,7 @@ def _bound(network, dom, C, method):
 
 
 def _check_inputs(network, dom, C, time_budget):
+    """Validate the activation, the spec shape and the budget; C as float64."""
     if network.activation not in ("relu", "identity", "tanh", "logistic"):
         raise ValueError(f"Unknown activation {network.activation!r}.")
     C = np.asarray(C, dtype=np.float64)
