@@ -91,6 +91,7 @@ class MilpSample:
     """
 
     def __init__(self, network, W1, b1, lo, hi, pre_bounds):
+        """Build the variable bounds, integrality and constraint matrix."""
         self.network = network
         d = W1.shape[0]
         # Variable blocks: x, then per hidden layer the post-activations of the
@@ -219,6 +220,7 @@ class MilpSample:
 
 
 def _check_network(network, dom):
+    """ReLU or identity networks and Linf domains only, with a reason."""
     if network.activation not in ("relu", "identity"):
         raise ValueError(
             "milp_lower_bounds needs a ReLU or identity network; got "
