@@ -10,11 +10,8 @@ import pytest
 
 from sklip._core.network import Network
 from sklip.verification._alpha import bound_and_gradient
-from sklip.verification._crown import (
-    backward_bound,
-    bound_specs,
-    crown_pre_bounds,
-)
+from sklip.verification._backward import backward_bound
+from sklip.verification._crown import bound_specs, crown_pre_bounds
 from sklip.verification._domain import Domain
 from sklip.verification._relax import relu_lines, s_shaped_lines
 from sklip.verification._specs import margin_specs, output_specs

@@ -10,11 +10,13 @@ so the result is never looser than CROWN.
 
 import numpy as np
 
+from ._backward import backward_bound
+
 _BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-12
 
 
 def bound_and_gradient(network, dom, G, const, top, lines, alphas, free=None):
-    """The bound of :func:`~sklip.verification._crown.backward_bound` with
+    """The bound of :func:`~sklip.verification._backward.backward_bound` with
     slopes ``alphas`` and its gradient in them.
 
     With ``G_j`` the coefficients on ``h_j`` before relaxation,
@@ -36,8 +38,6 @@ def bound_and_gradient(network, dom, G, const, top, lines, alphas, free=None):
     lower : ndarray of shape (n, k)
     grads : list of ndarray, like ``alphas`` (or like ``free``)
     """
-    from ._crown import backward_bound
-
     keep = {}
     lower, X = backward_bound(network, dom, G, const, top, lines, alphas, keep=keep)
     n, k, _ = X.shape
