@@ -36,6 +36,7 @@ _COMPLETE_BY = {
     "clean": "clean",
     "falsifier": "attack",
     "pgd": "attack",
+    "bound-point": "attack",
     "alpha-crown": "alpha-crown",
     "crown": "crown",
     "milp": "complete",
