@@ -173,7 +173,7 @@ def add_model_options(parser, *, quick_note):
     grid.add_argument("--quick", action="store_true", help=quick_note)
 
 
-def add_data_options(parser, *, with_features=True):
+def add_data_options(parser, *, with_features=True, target_required=True):
     """``--data``, ``--target``, ``--sep`` (and ``--features``): a CSV to read."""
     data = parser.add_argument_group("data")
     data.add_argument(
@@ -184,9 +184,11 @@ def add_data_options(parser, *, with_features=True):
     )
     data.add_argument(
         "--target",
-        required=True,
+        required=target_required,
         metavar="COLUMN",
-        help="name of the target column (required)",
+        help="name of the target column (required)"
+        if target_required
+        else "name of the target column; default: the one saved with the model",
     )
     data.add_argument("--sep", default=",", help="column separator, e.g. ';' or '\\t'")
     if not with_features:
@@ -200,24 +202,33 @@ def add_data_options(parser, *, with_features=True):
     )
 
 
-def add_eps_options(parser):
+def add_eps_options(parser, *, saved=False):
+    """``--eps`` and ``--eps-units`` (defaults: the saved ones when ``saved``)."""
     robust = parser.add_argument_group("perturbations")
+    default = (
+        "the eps the model was selected at (in other --eps-units: the default "
+        "rule below on the saved training statistics); "
+        if saved
+        else ""
+    )
     robust.add_argument(
         "--eps",
         type=non_negative_float,
         default=None,
-        help="L2 radius of the perturbations, in --eps-units; default: "
-        "sklip.robustness.default_eps, 20%% of the root-mean-square distance "
-        "of the samples to their mean (0.2 * sqrt(n_features) in std units: "
-        "0.2 standard deviations per feature)",
+        help="L2 radius of the perturbations of the numeric features (categorical "
+        f"ones are held fixed), in --eps-units; default: {default}20%% of the "
+        "root-mean-square distance of the training rows to their mean over the "
+        "numeric features (sklip.robustness.default_eps): 0.2 * sqrt(n_numeric) "
+        "in std units, i.e. 0.2 training standard deviations per numeric feature",
     )
     robust.add_argument(
         "--eps-units",
         choices=["std", "raw"],
-        default="std",
+        default=None if saved else "std",
         help="units of eps, Lipschitz bounds and certificates: 'std' measures "
-        "each feature in its standard deviations (comparable across "
-        "features), 'raw' in the CSV's own units",
+        "each numeric feature in its training standard deviations (comparable "
+        "across features), 'raw' in the CSV's own units"
+        + ("; default: the units saved with the model" if saved else ""),
     )
 
 

@@ -6,26 +6,21 @@ turns the CSV's columns into numbers (``"passthrough"`` for numeric data),
 certify. Scores are computed on ``net`` in the units of :class:`Units`.
 """
 
-import inspect
 import sys
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..lipschitz import lipschitz_bound
 from ..neural_network import LipschitzMLPClassifier, LipschitzMLPRegressor
 from ..robustness import certified_accuracy, robust_accuracy, robust_r2
-from ._units import Units
 
 try:  # sklip's own pipeline hands the scaler's map to the penalty.
     from ..pipeline import make_pipeline as _make_raw_unit_net
 except ImportError:  # pragma: no cover - depends on the library version
     _make_raw_unit_net = None
-
-# Whether the robustness functions can perturb a subset of the inputs.
-SUPPORTS_FEATURES = "features" in inspect.signature(robust_accuracy).parameters
 
 METRICS = {
     "classification": (
@@ -68,80 +63,52 @@ def mlp_param(model, name):
     return f"net__{model.named_steps['net'].steps[-1][0]}__{name}"
 
 
-def split(model):
-    """``(encode, net)`` of a fitted model; ``encode`` is None for numeric data."""
-    if isinstance(model, Pipeline) and "encode" in model.named_steps:
-        encode = model.named_steps["encode"]
-        net = model[1:] if len(model.steps) > 2 else model.steps[-1][1]
-        return (None if encode == "passthrough" else encode), net
-    return None, model
-
-
-def encode(model, X):
-    enc, _ = split(model)
-    if enc is None:
-        return np.asarray(X, dtype=float)
-    return np.asarray(enc.transform(X), dtype=float)
-
-
 class View:
-    """A fitted model seen by the robustness functions in the chosen units."""
+    """A fitted model seen by the robustness functions in the chosen units.
 
-    def __init__(self, model, units, n_numeric=None):
-        _, net = split(model)
+    ``network`` is the whole pipeline (encoder included) behind the units'
+    input map; every call passes ``features=`` the numeric columns, so
+    categorical columns are held fixed and the numbers are those of the
+    library's functions on the same rows.
+    """
+
+    def __init__(self, model, units):
         self.model = model
         self.units = units
-        self.network = units.wrap(net)
-        self.n_numeric = n_numeric
+        self.network = units.wrap(model)
+        self.features = units.features
 
     def inputs(self, X):
-        return self.units.transform(encode(self.model, X))
+        """The feature frame ``X`` in the view's units."""
+        return self.units.transform(X)
 
-    def _features(self, n_inputs):
-        if (
-            SUPPORTS_FEATURES
-            and self.n_numeric is not None
-            and self.n_numeric < n_inputs
-        ):
-            return {"features": np.arange(self.n_numeric)}
-        return {}
-
-    @property
-    def restricted(self):
-        """Whether only the first ``n_numeric`` inputs are perturbed."""
-        n_inputs = self.units.mean_.shape[0]
-        return bool(self._features(n_inputs))
-
-    def lipschitz_bound(self, method="auto", all_inputs=False):
-        """Certified bound over the perturbed inputs (or over all of them)."""
-        n_inputs = self.units.mean_.shape[0]
-        features = {} if all_inputs else self._features(n_inputs)
-        return float(lipschitz_bound(self.network, method=method, **features))
+    def lipschitz_bound(self, method="auto"):
+        """Certified bound over the numeric features (categoricals held)."""
+        return float(
+            lipschitz_bound(self.network, method=method, features=self.features)
+        )
 
     def robust(self, X, y, eps, random_state=0):
-        Z = self.inputs(X)
-        y = np.asarray(y)
-        metric = robust_accuracy if _is_classifier(self.model) else robust_r2
+        """Robust accuracy (robust R^2 for a regressor) at ``eps``."""
+        metric = robust_accuracy if is_classifier(self.model) else robust_r2
         return metric(
             self.network,
-            Z,
-            y,
+            self.inputs(X),
+            np.asarray(y),
             eps=eps,
             random_state=random_state,
-            **self._features(Z.shape[1]),
+            features=self.features,
         )
 
     def certified(self, X, y, eps):
-        Z = self.inputs(X)
+        """Certified accuracy at ``eps``."""
         return certified_accuracy(
-            self.network, Z, np.asarray(y), eps=eps, **self._features(Z.shape[1])
+            self.network, self.inputs(X), np.asarray(y), eps=eps, features=self.features
         )
 
-
-def _is_classifier(model):
-    from sklearn.base import is_classifier
-
-    return is_classifier(model)
+    def certified_deviation(self, eps):
+        """Certified bound on the output change at ``eps`` (target units)."""
+        return self.lipschitz_bound() * eps
 
 
 class Scorer:
@@ -151,12 +118,11 @@ class Scorer:
     candidate is measured with the same ruler. Picklable (``--n-jobs``).
     """
 
-    def __init__(self, metric, units, eps, n_numeric, random_state, progress=False):
+    def __init__(self, metric, units, eps, random_state, progress=False):
         self.metric = metric
         self.progress = progress
         self.units = units
         self.eps = eps
-        self.n_numeric = n_numeric
         self.random_state = random_state
 
     def __call__(self, estimator, X, y):
@@ -166,7 +132,7 @@ class Scorer:
                 # workers share the parent's stderr) scored it.
                 print(".", end="", file=sys.stderr, flush=True)
             return estimator.score(X, y)
-        view = View(estimator, self.units, self.n_numeric)
+        view = View(estimator, self.units)
         if self.metric == "lipschitz_bound":
             # GridSearchCV maximises; the table shows the bound itself.
             return -view.lipschitz_bound()
@@ -175,15 +141,20 @@ class Scorer:
         return view.robust(X, y, self.eps, self.random_state)
 
 
-def make_scorers(task, units, eps, n_numeric, random_state, progress=False):
-    return {
-        m: Scorer(m, units, eps, n_numeric, random_state, progress)
-        for m in METRICS[task]
+def make_scorers(task, units, eps, random_state, progress=False):
+    """One :class:`Scorer` per metric of ``task``."""
+    return {m: Scorer(m, units, eps, random_state, progress) for m in METRICS[task]}
+
+
+def held_out_scores(task, model, units, X_test, y_test, eps, random_state):
+    """Held-out scores of a fitted model, in the report's units."""
+    main, robust = METRICS[task][0], METRICS[task][2]
+    view = View(model, units)
+    scores = {
+        main: float(model.score(X_test, y_test)),
+        "lipschitz_bound": view.lipschitz_bound(),
+        robust: float(view.robust(X_test, y_test, eps, random_state)),
     }
-
-
-def fit_units(kind, encoder, X):
-    """``(units, X_encoded)``: :class:`Units` fitted on the encoded training data."""
-    X_encoded = X if encoder == "passthrough" else clone(encoder).fit_transform(X)
-    X_encoded = np.asarray(X_encoded, dtype=float)
-    return Units(kind, X_encoded), X_encoded
+    if task == "classification":
+        scores["certified_accuracy"] = float(view.certified(X_test, y_test, eps))
+    return scores

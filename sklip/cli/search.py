@@ -64,7 +64,9 @@ def load(args):
         frame, target=args.target, features=args.features, path=repr(args.data)
     )
     y, task = infer_task(y, args.task)
-    return as_text(X, categorical), y, numeric, categorical, task
+    # Numeric columns first: the units' input map keeps that order.
+    X = as_text(X[numeric + categorical], categorical)
+    return X, y, numeric, categorical, task
 
 
 def run(args, out=sys.stdout):
@@ -89,37 +91,37 @@ def run(args, out=sys.stdout):
         f"data: {args.data} ({X.shape[0]} rows; {len(numeric)} numeric, "
         f"{len(categorical)} categorical feature(s)); target {args.target!r}: {task}"
     )
-    if categorical:
-        from ._model import SUPPORTS_FEATURES
-
-        title += (
-            "\nperturbed: numeric features only"
-            if SUPPORTS_FEATURES
-            else "\nperturbed: every model input, one-hot indicators included "
-            "(this sklip cannot restrict attacks to the numeric columns)"
-        )
     result = run_and_report(
         X,
         y,
         task=task,
         encoder=make_encoder(X, numeric, categorical),
-        n_numeric=len(numeric),
+        numeric=numeric,
+        categorical=categorical,
         args=args,
         title=title,
         out=out,
     )
     if args.save_model:
-        import joblib
+        from ._modelfile import save_model
+        from ._report import candidate_name
 
-        best = result["best_overall"]
-        try:
-            joblib.dump(best["model"], args.save_model)
-        except OSError as exc:
+        best = result["selected"]
+        if best is None:
             raise CLIError(
-                f"--save-model: cannot write {args.save_model!r}: {exc.strerror}"
-            ) from None
+                "--save-model: no model saved: every candidate collapsed to the "
+                "constant baseline"
+            )
+        save_model(
+            args.save_model,
+            best["model"],
+            task=task,
+            target=args.target,
+            units=result["units"],
+            eps=result["eps"],
+            candidate=candidate_name(best),
+        )
         out.write(
-            f"saved the best model (penalty={best['penalty']}, "
-            f"alpha={best['alpha']:g}) to {args.save_model}\n"
+            f"saved the selected model ({candidate_name(best)}) to {args.save_model}\n"
         )
     return result
