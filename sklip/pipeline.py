@@ -28,9 +28,10 @@ import contextlib
 
 from sklearn import pipeline as _sk_pipeline
 
-from ._input_map import InputMap, handing_over, handover_pending
-from ._step_maps import check_mappable_step
-from .lipschitz._view import _flatten
+from ._core.input_map import handing_over, handover_pending
+from ._core.step_maps import input_map_of
+from ._core.steps import check_mappable_step
+from ._core.view import _flatten
 from .neural_network._base import BaseLipschitzMLP
 
 __all__ = ["Pipeline", "make_pipeline"]
@@ -162,7 +163,7 @@ class Pipeline(_sk_pipeline.Pipeline):
 
         def make_map():
             # Called by the estimator's fit, when the steps before it are fitted.
-            return InputMap.from_steps(steps) if steps else None
+            return input_map_of(steps) if steps else None
 
         return handing_over(final, make_map)
 

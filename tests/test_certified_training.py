@@ -18,7 +18,7 @@ from sklip import (
     perturb,
     robust_accuracy,
 )
-from sklip._input_map import InputMap
+from sklip._core.input_map import InputMap
 from sklip.pipeline import make_pipeline
 
 from ._helpers import numerical_gradient, objective_and_gradient

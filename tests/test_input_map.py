@@ -19,7 +19,8 @@ from sklearn.preprocessing import (
 )
 
 from sklip import LipschitzMLPClassifier, LipschitzMLPRegressor, lipschitz_bound
-from sklip._input_map import InputMap
+from sklip._core.input_map import InputMap
+from sklip._core.step_maps import input_map_of
 from sklip.lipschitz import as_network
 from sklip.pipeline import Pipeline, make_pipeline
 
@@ -46,7 +47,7 @@ def test_from_steps_equals_the_transformers(steps):
     for i, step in enumerate(steps):
         Xt = step.fit_transform(Xt)
         named.append((f"s{i}", step))
-    m = InputMap.from_steps(named)
+    m = input_map_of(named)
     np.testing.assert_allclose(m.transform(X), Xt, rtol=1e-10, atol=1e-10)
     W = RNG.standard_normal((m.n_out, 3))
     np.testing.assert_allclose(m.matmul_rows(X) @ W, X @ m.matmul(W), rtol=1e-10)
@@ -73,7 +74,7 @@ def test_pipeline_hands_the_folded_map_to_the_estimator(Estimator):
     model = make_pipeline(MinMaxScaler(), PCA(4, random_state=0), est)
     assert isinstance(model, Pipeline)
     model.fit(X, Y)
-    expected = InputMap.from_steps(model.steps[:-1])
+    expected = input_map_of(model.steps[:-1])
     np.testing.assert_allclose(model[-1].input_map_.A, expected.A)
     np.testing.assert_allclose(model[-1].input_map_.c, expected.c)
     # The certified view and the trained map are the same map.
@@ -119,9 +120,7 @@ def test_nested_pipelines_hand_over_the_whole_chain():
     )
     model = make_pipeline(StandardScaler(), inner).fit(X, Y)
     flat_steps = [("a", model[0]), ("b", inner[0])]
-    np.testing.assert_allclose(
-        inner[-1].input_map_.A, InputMap.from_steps(flat_steps).A
-    )
+    np.testing.assert_allclose(inner[-1].input_map_.A, input_map_of(flat_steps).A)
     # A scikit-learn pipeline nested in sklip's is reached too.
     inner = sk_make_pipeline(
         MinMaxScaler(), LipschitzMLPClassifier((5,), max_iter=5, random_state=0)

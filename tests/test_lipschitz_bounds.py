@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.svm import LinearSVC, LinearSVR
 
-from sklip._network import Network
+from sklip._core.network import Network
 from sklip.lipschitz import (
     as_network,
     lipschitz_bound,

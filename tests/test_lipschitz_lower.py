@@ -9,7 +9,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklip._network import Network
+from sklip._core.network import Network
 from sklip.lipschitz import as_network, lipschitz_bound, lipschitz_lower_bound
 from sklip.neural_network import LipschitzMLPClassifier
 

@@ -33,9 +33,9 @@ from sklearn.preprocessing import (
 from sklearn.svm import SVC, LinearSVC, LinearSVR
 from sklearn.tree import DecisionTreeClassifier
 
-from sklip._network import Network
+from sklip._core.network import Network
+from sklip._core.view import output_kind
 from sklip.lipschitz import as_network
-from sklip.lipschitz._view import output_kind
 from sklip.neural_network import LipschitzMLPClassifier, LipschitzMLPRegressor
 
 X_CLF, Y3 = make_classification(

@@ -125,7 +125,7 @@ def test_spectral_penalty_shrinks_a_regressor(solver):
 def test_n_power_iterations_improves_the_estimate(riding):
     # From a poor pair, more steps per update give a better estimate, both
     # computed apart (lbfgs-free terms, margin) and riding in the GEMMs.
-    from sklip._network import Network
+    from sklip._core.network import Network
     from sklip.neural_network._penalties import SpectralPenalty, SpectralTracker
 
     rng = np.random.default_rng(1)

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from sklip import LipschitzMLPClassifier, LipschitzMLPRegressor
-from sklip._input_map import InputMap
+from sklip._core.input_map import InputMap
 
 from ._helpers import numerical_gradient, training_state
 

@@ -27,13 +27,13 @@ from sklearn.preprocessing import (
 )
 
 from sklip import LipschitzMLPClassifier
+from sklip._core.view import ModelView
 from sklip.lipschitz import (
     as_network,
     lipschitz_bound,
     make_lipschitz_scorer,
     pairwise_lipschitz_bounds,
 )
-from sklip.lipschitz._view import ModelView
 from sklip.robustness import (
     RobustnessCurveDisplay,
     _common,

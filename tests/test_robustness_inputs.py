@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklip import LipschitzMLPClassifier
-from sklip._network import Network
+from sklip._core.network import Network
 from sklip.lipschitz import (
     as_network,
     lipschitz_bound,

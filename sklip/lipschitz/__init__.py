@@ -8,10 +8,10 @@
   scorer for ``GridSearchCV`` and ``cross_validate``.
 """
 
+from .._core.view import as_network
 from ._bounds import lipschitz_bound, pairwise_lipschitz_bounds
 from ._lower import lipschitz_lower_bound
 from ._scorer import lipschitz_scorer, make_lipschitz_scorer
-from ._view import as_network
 
 __all__ = [
     "as_network",

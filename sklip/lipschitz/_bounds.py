@@ -15,9 +15,9 @@ returned numbers are upper bounds of the true constant, not approximations.
 
 import numpy as np
 
-from .._network import Network
+from .._core.network import Network
+from .._core.view import ModelView, output_kind
 from .._validation import resolve_features
-from ._view import ModelView, output_kind
 
 METHODS = ("auto", "frobenius", "spectral", "combettes-pesquet")
 _EPS = np.finfo(np.float64).eps

@@ -11,9 +11,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
-from .._network import Network
+from .._core.inputs import Inputs
+from .._core.network import Network
+from .._core.view import _check_estimator
 from .._validation import check_count, check_samples, resolve_features
-from ._view import _check_estimator
 
 # Rows per Jacobian batch are chosen so that a batch holds about this many
 # floats: bounded memory without a Python loop over samples.
@@ -71,9 +72,6 @@ class _Space:
             self.Z, self.k = X[:, order], columns.size
             self.inputs, self._X, self._columns = None, X, columns
             return
-        # Imported here: sklip.robustness imports sklip.lipschitz.
-        from ..robustness._common import Inputs
-
         _check_estimator(estimator)
         inputs = Inputs(estimator, X, features)
         network, Z, _ = inputs.attack_space()

@@ -19,8 +19,8 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._activations import OUTPUT_ACTIVATIONS
-from .._input_map import handed_input_map
-from .._network import Network
+from .._core.input_map import handed_input_map
+from .._core.network import Network
 from .._threads import limited_in_workers
 from ._certified_training import (
     LipschitzBudget,
@@ -228,7 +228,7 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------
     def _network(self):
-        """The fitted model as a :class:`~sklip._network.Network`."""
+        """The fitted model as a :class:`~sklip._core.network.Network`."""
         check_is_fitted(self, "coefs_")
         return Network(self.coefs_, self.intercepts_, self.activation)
 

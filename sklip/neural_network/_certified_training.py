@@ -51,7 +51,7 @@ result with :func:`sklip.lipschitz.lipschitz_bound` itself.
 import numpy as np
 
 from .._activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, logsumexp_rows
-from .._network import Network
+from .._core.network import Network
 from ._losses import LOSSES, _average
 
 MARGIN_KINDS = ("pairwise", "global")

@@ -6,7 +6,7 @@ Frobenius penalty is one pass over a prefix), then all intercepts.
 
 import numpy as np
 
-from .._network import Network
+from .._core.network import Network
 
 
 class FlatParameters:

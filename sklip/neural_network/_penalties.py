@@ -7,7 +7,7 @@ means the same thing in sklip and scikit-learn).  Intercepts are never
 penalised.
 
 When the estimator knows the affine map ``z = x @ A + c`` of the preprocessing
-in front of it (an :class:`~sklip._input_map.InputMap`, handed over by
+in front of it (an :class:`~sklip._core.input_map.InputMap`, handed over by
 :class:`sklip.pipeline.Pipeline`), the first layer is penalised *as seen from
 the raw inputs*, ``A W_1``: then the penalty controls the same function that
 certified bounds and attacks measure. Without a map, ``A`` is the identity.
@@ -350,7 +350,7 @@ class SpectralPenalty:
 
     @property
     def rider(self):
-        """The object whose hooks :class:`~sklip._network.Network` calls."""
+        """The object whose hooks :class:`~sklip._core.network.Network` calls."""
         return self
 
     def begin(self, coefs, X, n_rows):

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import is_classifier
 
+from .._core.inputs import Inputs
 from .._validation import check_count
 from ._apgd import Evaluator, apgd, apgd_targeted
 from ._common import (
@@ -22,7 +23,6 @@ from ._common import (
     DEFAULT_N_TARGETS,
     N_QUERIES_BLACK_BOX,
     N_QUERIES_CHECK,
-    Inputs,
     check_attack,
     check_eps,
     check_labels,

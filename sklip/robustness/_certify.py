@@ -23,11 +23,11 @@ certificate holds whatever their values.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._core.inputs import Inputs
+from .._core.view import ModelView
 from .._validation import check_sample_weight
 from ..lipschitz import lipschitz_bound, pairwise_lipschitz_bounds
-from ..lipschitz._view import ModelView
 from ._common import (
-    Inputs,
     check_classifier,
     check_eps,
     check_labels,

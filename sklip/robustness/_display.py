@@ -3,12 +3,12 @@
 import numpy as np
 from sklearn.base import is_classifier
 
+from .._core.inputs import Inputs
 from ._certify import certified_accuracy
 from ._common import (
     BLACK_BOX,
     DEFAULT_N_QUERIES,
     DEFAULT_N_TARGETS,
-    Inputs,
     check_attack,
     check_eps,
     check_norm,

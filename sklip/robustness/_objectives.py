@@ -2,7 +2,7 @@
 
 An objective turns raw outputs ``F`` (logits or regression outputs) into one
 loss per sample plus its gradient w.r.t. ``F`` (the cotangent fed to
-:meth:`sklip._network.Network.backward`). Attacks keep, per sample, the point
+:meth:`sklip._core.network.Network.backward`). Attacks keep, per sample, the point
 with the largest loss, so "larger is worse for the model" throughout.
 """
 
@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
-from ..lipschitz._view import output_kind
+from .._core.view import output_kind
 from ._common import check_labels, check_target_length
 
 

@@ -1,4 +1,4 @@
-"""Readers of fitted transformers: the :class:`~sklip._input_map.InputMap`
+"""Readers of fitted transformers: the :class:`~sklip._core.input_map.InputMap`
 of each step type a pipeline may hold.
 
 Affine transformers give their exact ``(A, c)``; feature selectors keep
@@ -15,7 +15,6 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
-    FunctionTransformer,
     MaxAbsScaler,
     MinMaxScaler,
     RobustScaler,
@@ -23,25 +22,14 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from ._input_map import (
-    _READABLE,
+from .input_map import InputMap
+from .steps import (
     AFFINE_STEPS,
     ENCODERS,
     SUPPORTED_STEP_NAMES,
-    InputMap,
+    is_drop,
+    is_passthrough,
 )
-
-
-def _is_passthrough(step):
-    # A fitted ColumnTransformer stores remainder="passthrough" as an
-    # identity FunctionTransformer.
-    if isinstance(step, FunctionTransformer):
-        return step.func is None
-    return step is None or (isinstance(step, str) and step == "passthrough")
-
-
-def _is_drop(step):
-    return isinstance(step, str) and step == "drop"
 
 
 def _is_nan(value):
@@ -49,40 +37,6 @@ def _is_nan(value):
         return bool(np.isnan(value))
     except TypeError:
         return value is None
-
-
-def check_mappable_step(name, step):
-    """Raise a ``TypeError`` naming ``step`` unless the input map can read it.
-
-    Checks types only (the step may be unfitted), so a pipeline can refuse
-    preprocessing it cannot hand over before fitting anything. Encoders are
-    accepted: their columns are held, their outputs penalised in their own
-    units.
-    """
-    if _is_passthrough(step) or _is_drop(step):
-        return
-    if isinstance(step, Pipeline):
-        for sub_name, sub in step.steps:
-            check_mappable_step(f"{name}__{sub_name}", sub)
-        return
-    if isinstance(step, ColumnTransformer):
-        parts = list(step.transformers)
-        if not _is_drop(step.remainder):
-            parts.append(("remainder", step.remainder, None))
-        for sub_name, sub, _ in parts:
-            check_mappable_step(f"{name}__{sub_name}", sub)
-        return
-    if isinstance(step, MinMaxScaler) and step.clip:
-        raise TypeError(
-            f"Pipeline step {name!r} is MinMaxScaler(clip=True), which is not "
-            f"affine; use clip=False. Supported steps: {SUPPORTED_STEP_NAMES}."
-        )
-    if not isinstance(step, AFFINE_STEPS + _READABLE + ENCODERS):
-        raise TypeError(
-            f"Pipeline step {name!r} ({type(step).__name__}) is not an affine "
-            f"transformer that can be folded into the network. Supported "
-            f"steps: {SUPPORTED_STEP_NAMES}."
-        )
 
 
 def _held_map(name, step, kind, reason, n_in, n_out):
@@ -149,10 +103,10 @@ def _column_transformer_map(name, ct):
     for part, trans, _ in ct.transformers_:
         cols = np.asarray(ct._transformer_to_input_indices[part], dtype=np.intp)
         out = out_slices[part]
-        if _is_drop(trans) or cols.size == 0:
+        if is_drop(trans) or cols.size == 0:
             continue
         full_name = f"{name}__{part}"
-        if _is_passthrough(trans):
+        if is_passthrough(trans):
             part_map = InputMap.identity(cols.size)
         else:
             part_map = _step_map(full_name, trans, cols.size, out.stop - out.start)
@@ -179,12 +133,12 @@ def _column_transformer_map(name, ct):
 
 def _step_map(name, step, n_in=None, n_out=None):
     """The :class:`InputMap` of one fitted step over its own inputs."""
-    if _is_passthrough(step):
+    if is_passthrough(step):
         return InputMap.identity(step.n_features_in_ if n_in is None else n_in)
     if isinstance(step, Pipeline):
         result = None
         for sub_name, sub in step.steps:
-            if _is_passthrough(sub):
+            if is_passthrough(sub):
                 continue
             sub_map = _step_map(
                 f"{name}__{sub_name}", sub, None if result is None else result.n_out
@@ -240,3 +194,49 @@ def _affine_parts(name, step):
         return A, -(step.mean_ @ A)
     # TruncatedSVD: no centring.
     return A, np.zeros(A.shape[1])
+
+
+def input_map_of(steps, n_features=None):
+    """The :class:`InputMap` of fitted transformers ``[(name, step), ...]``
+    applied in turn.
+
+    Understands affine transformers, feature selectors, ``SimpleImputer``
+    (the identity on observed values), ``ColumnTransformer`` and nested
+    pipelines of those; encoders (``OneHotEncoder``, ``OrdinalEncoder``,
+    ``TargetEncoder``) hold their input columns as categorical, any other
+    transformer holds its input columns as non-affine.
+
+    Parameters
+    ----------
+    steps : list of (str, transformer)
+        Fitted steps, in order.
+    n_features : int, default=None
+        Number of raw columns, when known (checked against the first step).
+
+    Returns
+    -------
+    input_map : InputMap or None
+        None for no steps and no ``n_features``.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If a step is not fitted.
+    TypeError
+        If a non-affine step's output width cannot be known.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklip._core.step_maps import input_map_of
+    >>> scaler = StandardScaler().fit(np.array([[0.0], [2.0]]))
+    >>> input_map_of([("scale", scaler)]).A
+    array([1.])
+    """
+    result = None if n_features is None else InputMap.identity(n_features)
+    for name, step in steps:
+        n_in = result.n_out if result is not None else None
+        step_map = _step_map(name, step, n_in)
+        result = step_map if result is None else result.then(step_map)
+    return result

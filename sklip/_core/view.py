@@ -8,7 +8,7 @@ Affine preprocessing steps of a :class:`~sklearn.pipeline.Pipeline` are folded
 into the first affine layer, ``x -> (x @ A + c) @ W_1 + b_1 = x @ (A W_1) +
 (c W_1 + b_1)``, so bounds hold with respect to distances between raw inputs.
 The map itself (including ``ColumnTransformer``, selectors and imputers, and
-which columns are held fixed) is :class:`sklip._input_map.InputMap`; this
+which columns are held fixed) is :class:`sklip._core.input_map.InputMap`; this
 module pairs it with the final model (:class:`ModelView`).
 """
 
@@ -33,10 +33,11 @@ from sklearn.svm import LinearSVC, LinearSVR
 from sklearn.utils.validation import check_is_fitted
 
 from .._activations import HIDDEN_ACTIVATIONS
-from .._input_map import SUPPORTED_STEP_NAMES, InputMap
-from .._network import Network
-from .._step_maps import _is_passthrough
 from .._validation import resolve_features
+from .input_map import InputMap
+from .network import Network
+from .step_maps import input_map_of
+from .steps import SUPPORTED_STEP_NAMES, is_passthrough
 
 # Linear models whose raw output is ``X @ coef_.T + intercept_`` (the decision
 # function of the classifiers, the prediction of the regressors).
@@ -111,12 +112,12 @@ def _flatten(estimator):
     """
     _check_estimator(estimator)
     *steps, (final_name, final) = _leaves(estimator)
-    if _is_passthrough(final):
+    if is_passthrough(final):
         raise TypeError(
             f"Pipeline step {final_name!r} is {final!r}: the pipeline has no "
             f"final model to view as a network. Supported: {_SUPPORTED}."
         )
-    steps = [(name, step) for name, step in steps if not _is_passthrough(step)]
+    steps = [(name, step) for name, step in steps if not is_passthrough(step)]
     return steps, (final_name, final)
 
 
@@ -165,7 +166,7 @@ def _raw_final_layers(name, model):
 
 
 def as_network(estimator):
-    """View a fitted model as a :class:`~sklip._network.Network`.
+    """View a fitted model as a :class:`~sklip._core.network.Network`.
 
     The network maps the *raw* input (before any pipeline preprocessing) to the
     *raw* outputs: the logits / decision function of a classifier, the linear
@@ -248,7 +249,7 @@ def preprocessing_map(estimator):
     if not steps:
         return None
     try:
-        return InputMap.from_steps(steps)
+        return input_map_of(steps)
     except TypeError:
         return None
 
@@ -279,7 +280,7 @@ class ModelView:
         coefs, intercepts, activation = _final_layers(final_name, final)
         self.network = Network(coefs, intercepts, activation)
         if steps:
-            self.input_map = InputMap.from_steps(steps)
+            self.input_map = input_map_of(steps)
         else:
             self.input_map = InputMap.identity(self.network.n_features_in)
         if self.input_map.n_out != self.network.n_features_in:
@@ -410,7 +411,7 @@ def output_kind(estimator):
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklip.lipschitz._view import output_kind
+    >>> from sklip._core.view import output_kind
     >>> output_kind(LogisticRegression().fit([[0.0], [1.0]], ["a", "b"]))
     'binary'
     """

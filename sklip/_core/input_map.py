@@ -35,45 +35,8 @@ import contextlib
 import contextvars
 
 import numpy as np
-from sklearn.compose import ColumnTransformer
-from sklearn.decomposition import PCA, TruncatedSVD
-from sklearn.feature_selection import SelectorMixin
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import (
-    MaxAbsScaler,
-    MinMaxScaler,
-    OneHotEncoder,
-    OrdinalEncoder,
-    RobustScaler,
-    StandardScaler,
-    TargetEncoder,
-)
 
-AFFINE_STEPS = (
-    StandardScaler,
-    MinMaxScaler,
-    MaxAbsScaler,
-    RobustScaler,
-    PCA,
-    TruncatedSVD,
-)
-AFFINE_STEP_NAMES = (
-    ", ".join(cls.__name__ for cls in AFFINE_STEPS) + " (MinMaxScaler with clip=False)"
-)
-# Read exactly, though not affine in general: selectors keep columns, an
-# imputer is the identity on observed values.
-_READABLE = (SelectorMixin, SimpleImputer, ColumnTransformer, Pipeline)
-# Their input columns are categorical: held fixed, never perturbed.
-ENCODERS = (OneHotEncoder, OrdinalEncoder, TargetEncoder)
-SUPPORTED_STEP_NAMES = (
-    AFFINE_STEP_NAMES
-    + ", feature selectors (VarianceThreshold, SelectKBest, SelectFromModel, "
-    "...), SimpleImputer (missing_values=NaN; the identity on observed values), "
-    "ColumnTransformer of those, 'passthrough' and 'drop', nested Pipelines; "
-    "encoders (OneHotEncoder, OrdinalEncoder, TargetEncoder) hold their "
-    "columns fixed"
-)
+from .steps import SUPPORTED_STEP_NAMES
 
 
 class InputMap:
@@ -116,7 +79,7 @@ class InputMap:
     Examples
     --------
     >>> import numpy as np
-    >>> from sklip._input_map import InputMap
+    >>> from sklip._core.input_map import InputMap
     >>> m = InputMap(np.array([2.0, 0.5]), np.array([1.0, 0.0]))
     >>> m.transform(np.array([[1.0, 4.0]]))
     array([[3., 2.]])
@@ -148,33 +111,6 @@ class InputMap:
     def identity(cls, n_features):
         """The map of no preprocessing: model units are raw units."""
         return cls(np.ones(n_features), np.zeros(n_features))
-
-    @classmethod
-    def from_steps(cls, steps, n_features=None):
-        """The map of fitted transformers ``[(name, step), ...]`` applied in turn.
-
-        Understands affine transformers, feature selectors, ``SimpleImputer``
-        (the identity on observed values), ``ColumnTransformer`` and nested
-        pipelines of those; encoders (``OneHotEncoder``, ``OrdinalEncoder``,
-        ``TargetEncoder``) hold their input columns as categorical, any other
-        transformer holds its input columns as non-affine.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            If a step is not fitted.
-        TypeError
-            If a non-affine step's output width cannot be known.
-        """
-        # The readers of each step type build InputMaps themselves.
-        from ._step_maps import _step_map
-
-        result = None if n_features is None else cls.identity(n_features)
-        for name, step in steps:
-            n_in = result.n_out if result is not None else None
-            step_map = _step_map(name, step, n_in)
-            result = step_map if result is None else result.then(step_map)
-        return result
 
     @property
     def n_in(self):

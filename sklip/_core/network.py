@@ -15,7 +15,7 @@ with the network that was trained.
 
 import numpy as np
 
-from ._activations import HIDDEN_ACTIVATIONS
+from .._activations import HIDDEN_ACTIVATIONS
 
 
 def _dot_into(A, W, out):
@@ -44,7 +44,7 @@ class Network:
     Examples
     --------
     >>> import numpy as np
-    >>> from sklip._network import Network
+    >>> from sklip._core.network import Network
     >>> net = Network([np.eye(2), np.ones((2, 1))], [np.zeros(2), np.zeros(1)])
     >>> net.forward(np.array([[1.0, -2.0]]))
     array([[1.]])

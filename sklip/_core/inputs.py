@@ -1,0 +1,306 @@
+"""The inputs of a perturbation: the user's ``X`` as attacks and certificates see it.
+
+:class:`Inputs` is the one place that reads the user's ``X``: it keeps it in
+the user's type and column order for the model (a DataFrame stays a
+DataFrame), extracts the float coordinates an attack or a certificate moves
+(the ``features``), and builds the network over those coordinates through the
+model's input map (:meth:`Inputs.attack_space`). Attacks, certificates and the
+empirical lower bound all stand on it.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import resolve_features
+from .view import ModelView, preprocessing_map
+
+# A sparse X is densified whole for the attacks; beyond this many bytes it is
+# an error rather than a silent memory blow-up.
+MAX_DENSE_BYTES = 2**28
+
+
+def _is_dataframe(X):
+    return hasattr(X, "columns") and hasattr(X, "iloc") and hasattr(X, "dtypes")
+
+
+def _numeric_kind(dtype):
+    return getattr(dtype, "kind", "O") in "iuf"
+
+
+class Inputs:
+    """The user's ``X`` as the robustness functions see it.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
+        Raw inputs, handed to the model unchanged (type, column order).
+    features : str, int, array-like or None
+        Columns to perturb/certify (see
+        :func:`sklip._validation.resolve_features`); None: every column but
+        the categorical ones (non-numeric, or an encoder's input).
+    gradients : bool
+        Whether the caller needs the network view (gradient attacks,
+        certificates): then every selected column must enter the model
+        affinely. The black-box ``noise`` attack only needs ``predict``.
+
+    Attributes
+    ----------
+    X : ndarray, DataFrame or sparse matrix
+        The validated raw inputs.
+    columns : ndarray of int
+        Raw columns moved by attacks and certified.
+    Xs : ndarray of shape (n_samples, len(columns))
+        Those columns as finite float64 (a copy).
+    view : ModelView or None
+    """
+
+    def __init__(self, estimator, X, features=None, *, gradients=True):
+        check_is_fitted(estimator)
+        self.estimator = estimator
+        self.X = self._check_type(X)
+        n, d = self.X.shape
+        expected = getattr(estimator, "n_features_in_", None)
+        if expected is not None and d != expected:
+            raise ValueError(
+                f"X has {d} features, but the model is expecting {expected} "
+                "features as input."
+            )
+        self._check_names()
+        self.view, input_map = None, None
+        if gradients:
+            self.view = ModelView(estimator)
+            input_map = self.view.input_map
+        else:
+            input_map = preprocessing_map(estimator)
+        numeric = self._numeric_columns()
+        self.names = self._names()
+        if features is None:
+            keep = numeric.copy()
+            if input_map is not None:
+                for j, (kind, _, _) in input_map.held.items():
+                    if kind == "categorical":
+                        keep[j] = False
+            if not keep.any():
+                raise ValueError(
+                    "Every column of X is categorical (non-numeric or encoded): "
+                    "there is nothing to perturb or certify."
+                )
+            columns = np.flatnonzero(keep)
+        else:
+            columns = resolve_features(features, d, self.names)
+            bad = [j for j in columns if not numeric[j]]
+            if bad:
+                label = self.names[bad[0]] if self.names is not None else bad[0]
+                raise ValueError(
+                    f"features: column {label!r} is not numeric and cannot be "
+                    "perturbed; leave it out of `features` to hold it fixed."
+                )
+        if input_map is not None:
+            if gradients:
+                input_map.check_columns(columns, self.names)
+            else:
+                # Black box: any numeric column may move, except an encoder's.
+                cat = {j: r for j, r in input_map.held.items() if r[0] == "categorical"}
+                for j in columns:
+                    if int(j) in cat:
+                        input_map.check_columns([j], self.names)
+        self.columns = columns
+        self.Xs = self._float_columns(columns)
+
+    # -- reading X ---------------------------------------------------------
+    def _check_type(self, X):
+        if X is None:
+            raise ValueError("X is required; got None.")
+        if _is_dataframe(X):
+            if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+                raise ValueError(
+                    f"X must be a non-empty 2-D table; got shape {X.shape}."
+                )
+            return X
+        if sp.issparse(X):
+            X = check_array(X, accept_sparse=("csr", "csc", "coo"), dtype=None)
+            need = X.shape[0] * X.shape[1] * 8
+            if need > MAX_DENSE_BYTES:
+                raise ValueError(
+                    f"Sparse X of shape {X.shape} would take {need / 2**20:.0f} "
+                    f"MiB as a dense array (limit {MAX_DENSE_BYTES / 2**20:.0f} "
+                    "MiB): attacks and certificates densify it. Pass fewer "
+                    "rows at a time."
+                )
+            return X
+        return check_array(
+            X, dtype=None, ensure_all_finite=False, input_name="X", copy=False
+        )
+
+    def _check_names(self):
+        fitted = getattr(self.estimator, "feature_names_in_", None)
+        if fitted is None or not _is_dataframe(self.X):
+            return
+        given = [str(c) for c in self.X.columns]
+        if given != [str(c) for c in fitted]:
+            raise ValueError(
+                "The feature names should match those that were passed during "
+                f"fit, in the same order: the model expects {list(fitted)!r}, "
+                f"X has {given!r}."
+            )
+
+    def _names(self):
+        if _is_dataframe(self.X):
+            return np.asarray([str(c) for c in self.X.columns], dtype=object)
+        names = getattr(self.estimator, "feature_names_in_", None)
+        return None if names is None else np.asarray(names, dtype=object)
+
+    def _numeric_columns(self):
+        d = self.X.shape[1]
+        if _is_dataframe(self.X):
+            return np.array([_numeric_kind(t) for t in self.X.dtypes])
+        if sp.issparse(self.X) or self.X.dtype.kind in "iuf":
+            return np.ones(d, bool)
+        if self.X.dtype.kind != "O":
+            return np.zeros(d, bool)
+        out = np.ones(d, bool)
+        for j in range(d):
+            try:
+                self.X[:, j].astype(np.float64)
+            except (TypeError, ValueError):
+                out[j] = False
+        return out
+
+    def _float_columns(self, columns):
+        X = self.X
+        if _is_dataframe(X):
+            Xs = X.iloc[:, columns].to_numpy(dtype=np.float64, copy=True)
+        elif sp.issparse(X):
+            Xs = X.tocsc()[:, columns].toarray().astype(np.float64, copy=False)
+        else:
+            Xs = np.array(X[:, columns], dtype=np.float64)
+        bad = ~np.isfinite(Xs)
+        if bad.any():
+            j = int(columns[np.flatnonzero(bad.any(axis=0))[0]])
+            label = self.names[j] if self.names is not None else j
+            raise ValueError(
+                f"X contains NaN or infinity in column {label!r}, which is to "
+                "be perturbed or certified; impute it first or leave it out of "
+                "`features`."
+            )
+        return Xs
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def all_columns(self):
+        return self.columns.size == self.X.shape[1]
+
+    # -- writing X ---------------------------------------------------------
+    def assemble(self, Xs, rows=None):
+        """``X`` (its ``rows`` only, when given) with the perturbed columns
+        replaced by ``Xs``, in the type the user gave (DataFrame, ndarray,
+        sparse matrix of the same format)."""
+        X, cols = self.X, self.columns
+        if rows is not None:
+            if _is_dataframe(X):
+                X = X.iloc[rows]
+            elif sp.issparse(X):
+                X = X.tocsr()[rows].asformat(X.format)
+            else:
+                X = X[rows]
+        if _is_dataframe(X):
+            out = X.copy()
+            for k, j in enumerate(cols):
+                out.isetitem(int(j), Xs[:, k])
+            return out
+        if sp.issparse(X):
+            out = X.toarray().astype(np.float64)
+            out[:, cols] = Xs
+            return sp.csr_matrix(out).asformat(X.format)
+        out = X.astype(np.float64) if X.dtype.kind in "iufb" else X.copy()
+        out[:, cols] = Xs
+        return out
+
+    # -- the network ---------------------------------------------------------
+    def model_inputs(self):
+        """The model inputs (after preprocessing) of ``X``, dense float64."""
+        return self.view.preprocess(self.X)
+
+    def logits(self):
+        """Raw outputs of the final network at ``X``, as ``predict`` sees them."""
+        return np.asarray(self.view.network.forward(self.model_inputs()), np.float64)
+
+    def attack_space(self):
+        """``(network, Z, mask)``: the coordinates ``Z`` an attack moves and
+        the network on them. When every raw column is perturbed through a
+        fully affine pipeline, ``Z`` is ``Xs`` and the network the folded
+        one (``mask`` None). Otherwise ``Z = [Xs, z_rest]`` with
+        ``z_rest = preprocess(X) - Xs @ A_S`` (what the held columns and the
+        offsets contribute), and ``mask`` marks the first ``len(columns)``
+        coordinates as the only movable ones."""
+        view = self.view
+        if self.all_columns and view.input_map.is_complete:
+            return view.folded(), self.Xs.copy(), None
+        network, A_S = view.attack_network(self.columns)
+        rest = self.model_inputs() - self.Xs @ A_S
+        Z = np.hstack([self.Xs, rest])
+        mask = np.zeros(Z.shape[1], bool)
+        mask[: self.columns.size] = True
+        return network, Z, mask
+
+    def clip_bounds(self, clip):
+        """``clip`` restricted to the perturbed columns; see :func:`check_clip`."""
+        return check_clip(clip, self.Xs, self.columns, self.X.shape[1])
+
+
+def _clip_bound(value, name, n_features):
+    if value is None or isinstance(value, (str, bytes)):
+        raise ValueError(
+            f"clip {name} must be a number or an array of shape ({n_features},); "
+            f"got {value!r}. Use -np.inf / np.inf for no bound."
+        )
+    try:
+        b = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"clip {name} must be a number or an array of shape ({n_features},); "
+            f"got {value!r}."
+        ) from None
+    if b.ndim > 1 or (b.ndim == 1 and b.shape[0] != n_features):
+        raise ValueError(
+            f"clip {name} must be a scalar or have shape ({n_features},); "
+            f"got shape {b.shape}."
+        )
+    if np.any(np.isnan(b)):
+        raise ValueError(f"clip {name} contains NaN.")
+    return b
+
+
+def check_clip(clip, Xs, columns=None, n_features=None):
+    """Validate ``clip=(low, high)`` (scalars or arrays over all raw columns);
+    returns ``(low, high)`` over the perturbed ``columns``, or None."""
+    if clip is None:
+        return None
+    n_features = Xs.shape[1] if n_features is None else n_features
+    try:
+        low, high = clip
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"clip must be None or a pair (low, high); got {clip!r}."
+        ) from None
+    low = _clip_bound(low, "low", n_features)
+    high = _clip_bound(high, "high", n_features)
+    if columns is not None:
+        low = low if low.ndim == 0 else low[columns]
+        high = high if high.ndim == 0 else high[columns]
+    if np.any(low > high):
+        raise ValueError("clip low must be <= high in every feature.")
+    outside = (Xs < low) | (Xs > high)
+    if np.any(outside):
+        rows = np.flatnonzero(outside.any(axis=1))
+        raise ValueError(
+            f"clip bounds exclude X: {rows.size} sample(s) lie outside "
+            f"[low, high] (first: row {rows[0]}). Widen clip or clip X first."
+        )
+    return low, high
