@@ -43,7 +43,8 @@ class Log:
 
 def selection_rule(task):
     """The rule :func:`select` applies, in words, for the report."""
-    main, robust = METRICS[task][0], METRICS[task][2]
+    main = "accuracy" if task == "classification" else "R^2"
+    robust = f"robust {main}"
     pts = f"{TOLERANCE:g}"
     return (
         f"selection: among candidates not collapsed (cv {main} more than {pts} "
