@@ -77,6 +77,25 @@ def cv_folds(text):
     return value
 
 
+def separator(text):
+    """A one-character column separator (``\\t`` and friends unescaped)."""
+    value = text.encode().decode("unicode_escape") if "\\" in text else text
+    if len(value) != 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a single character (e.g. ',' ';' '\\t'), got {text!r}"
+        )
+    if value in '"\r\n':
+        raise argparse.ArgumentTypeError(f"cannot be a quote or newline, got {text!r}")
+    return value
+
+
+def decimal_mark(text):
+    """``.`` or ``,``."""
+    if text not in (".", ","):
+        raise argparse.ArgumentTypeError(f"must be '.' or ',', got {text!r}")
+    return text
+
+
 def unique(values):
     """``values`` without repeats, in first-seen order."""
     return list(dict.fromkeys(values))
@@ -190,7 +209,19 @@ def add_data_options(parser, *, with_features=True, target_required=True):
         if target_required
         else "name of the target column; default: the one saved with the model",
     )
-    data.add_argument("--sep", default=",", help="column separator, e.g. ';' or '\\t'")
+    data.add_argument(
+        "--sep",
+        type=separator,
+        default=",",
+        help="column separator, one character, e.g. ';' or '\\t'",
+    )
+    data.add_argument(
+        "--decimal",
+        type=decimal_mark,
+        default=".",
+        help="decimal mark of the numbers ('.' or ','; with ',' the separator "
+        "is usually ';')",
+    )
     if not with_features:
         return
     data.add_argument(
@@ -198,7 +229,18 @@ def add_data_options(parser, *, with_features=True, target_required=True):
         nargs="+",
         default=None,
         metavar="COLUMN",
-        help="feature columns; default: every column but the target",
+        help="feature columns; default: every column but the target, except "
+        "those that look like ids, free text, dates or numbers with a decimal "
+        "comma (dropped with a warning naming them)",
+    )
+    data.add_argument(
+        "--categorical",
+        nargs="+",
+        default=[],
+        metavar="COLUMN",
+        help="columns to treat as categorical whatever their values (e.g. "
+        "integer-coded answers), held fixed by every perturbation; default: "
+        "the non-numeric ones",
     )
 
 

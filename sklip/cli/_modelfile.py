@@ -64,7 +64,8 @@ def load_model(path, *, trust_pickle=False):
         if not trust_pickle:
             raise CLIError(
                 f"--model: {path!r} is not a sklip model file (a skops zip, as "
-                "written by --save-model); if it is an older joblib pickle that "
+                "written by --save-model) or is truncated; if it is an older "
+                "joblib pickle that "
                 "you trust, pass --trust-pickle (loading a pickle runs the code "
                 "it contains)"
             )

@@ -8,7 +8,6 @@ One colour per penalty in every figure; baselines in grey.
 
 import numpy as np
 
-from ..robustness import certified_accuracy, robust_accuracy, robust_r2
 from ._model import View
 from ._report import METRIC_NAMES, candidate_name, pyplot
 
@@ -128,16 +127,8 @@ def plot_tradeoff(result, path):
 
 def _curve(task, model, units, X, y, grid, random_state):
     view = View(model, units)
-    Z, y = view.inputs(X), np.asarray(y)
-    metric = robust_accuracy if task == "classification" else robust_r2
-    attack = metric(
-        view.network, Z, y, eps=grid, random_state=random_state, features=view.features
-    )
-    certified = None
-    if task == "classification":
-        certified = certified_accuracy(
-            view.network, Z, y, eps=grid, features=view.features
-        )
+    attack = view.robust(X, y, grid, random_state)
+    certified = view.certified(X, y, grid) if task == "classification" else None
     return view, attack, certified
 
 

@@ -117,6 +117,13 @@ def linear_note(result):
             f"{_SHORT[robust]} {linear['cv'][robust]:.3f} vs "
             f"{row[f'mean_{robust}']:.3f}; an MLP buys nothing on this table"
         )
+    if linear["cv"][main] > row[f"mean_{main}"] + TOLERANCE:
+        return (
+            f"note: the linear baseline ({linear['name']}) has the higher cv "
+            f"{METRIC_NAMES[main]} ({linear['cv'][main]:.3f} vs "
+            f"{row[f'mean_{main}']:.3f}; cv {_SHORT[robust]} "
+            f"{linear['cv'][robust]:.3f} vs {row[f'mean_{robust}']:.3f})"
+        )
     return None
 
 

@@ -128,6 +128,7 @@ def _search_and_report(
         args=args,
         log=log,
     )
+    result["test_index"] = getattr(X_test, "index", None)
     out.write(title + "\n")
     print_tables(result, out)
     if args.output:

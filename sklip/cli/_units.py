@@ -44,7 +44,7 @@ class Units:
         Training mean and standard deviation of the numeric columns.
     """
 
-    def __init__(self, kind, numeric, categorical, mean, scale):
+    def __init__(self, kind, numeric, categorical, mean, scale, frame=True):
         if kind not in UNITS:
             raise ValueError(f"units must be one of {UNITS}; got {kind!r}.")
         self.kind = kind
@@ -52,6 +52,8 @@ class Units:
         self.categorical = list(categorical)
         self.mean_ = np.asarray(mean, dtype=float)
         self.scale_ = np.asarray(scale, dtype=float)
+        # Whether the model reads DataFrames (CSV) or arrays (built-in data).
+        self.frame = bool(frame)
 
     @classmethod
     def fit(cls, kind, X, numeric, categorical):
@@ -61,7 +63,9 @@ class Units:
         # Missing cells do not count; StandardScaler ignores NaN the same way.
         scaler = StandardScaler().fit(values)
         mean = np.where(np.isnan(scaler.mean_), 0.0, scaler.mean_)
-        return cls(kind, numeric, categorical, mean, scaler.scale_)
+        return cls(
+            kind, numeric, categorical, mean, scaler.scale_, hasattr(X, "columns")
+        )
 
     @property
     def label(self):
@@ -103,8 +107,8 @@ class Units:
         from_std.var_ = from_std.scale_**2
         from_std.n_features_in_ = len(self.numeric)
         from_std.n_samples_seen_ = 1
-        if not self.categorical:
-            # All-numeric data (arrays or frames): the scaler alone.
+        if not self.frame:
+            # Arrays (built-in data): the scaler alone.
             return Pipeline([("from_std_units", from_std), ("model", model)])
         parts = [("numeric", "passthrough", self.numeric)]
         if self.categorical:
@@ -154,7 +158,9 @@ class Units:
 
     def with_kind(self, kind):
         """The same training statistics, measured in ``kind`` units."""
-        return Units(kind, self.numeric, self.categorical, self.mean_, self.scale_)
+        return Units(
+            kind, self.numeric, self.categorical, self.mean_, self.scale_, self.frame
+        )
 
 
 def _values(X, numeric):

@@ -79,8 +79,9 @@ def _columns(model, info, frame, target, path):
                 f"--data: {path} lacks the model's column(s) {', '.join(missing)}; "
                 f"the model reads {', '.join(wanted)}"
             )
+    forced = [] if info is None else info["units"].categorical
     X, y, numeric, categorical = split_columns(
-        frame, target=target, features=wanted, path=path
+        frame, target=target, features=wanted, path=path, categorical=forced
     )
     if info is None:
         # A bare model (an older pickle) carries no units: the evaluated
@@ -120,8 +121,7 @@ def _run(args, model, info, out):
     target = args.target or (info or {}).get("target")
     if target is None:
         raise CLIError("--target: required for a model file without a saved target")
-    sep = args.sep.encode().decode("unicode_escape") if "\\" in args.sep else args.sep
-    frame = read_csv(args.data, sep=sep)
+    frame = read_csv(args.data, sep=args.sep, decimal=args.decimal)
     X, y, units = _columns(model, info, frame, target, repr(args.data))
     y = _target(model, info, y, target)
     kind = args.eps_units or (units.kind if info is not None else "std")
@@ -161,13 +161,19 @@ def _run(args, model, info, out):
             f"{'Lipschitz bound, ' + method:34s} {view.lipschitz_bound(method):.4g}\n"
         )
     Z = view.inputs(X)
-    lower = lipschitz_lower_bound(
-        view.network, Z, random_state=args.random_state, features=view.features
-    )
-    out.write(
-        f"{'Lipschitz lower bound':34s} {lower:.4g}  "
-        "(attained; the truth lies between)\n"
-    )
+    if hasattr(Z, "columns"):
+        # The ascent moves every numeric column: start it from complete rows.
+        Z = Z[~Z[units.numeric].isna().any(axis=1).to_numpy()]
+    if len(Z):
+        lower = lipschitz_lower_bound(
+            view.network, Z, random_state=args.random_state, features=view.features
+        )
+        out.write(
+            f"{'Lipschitz lower bound':34s} {lower:.4g}  "
+            "(attained; the truth lies between)\n"
+        )
+    else:
+        out.write(f"{'Lipschitz lower bound':34s} n/a (no row without missing cells)\n")
     robust = float(view.robust(X, y, eps, args.random_state))
     name = f"robust {'accuracy' if classifier else 'R^2'} (attack auto)"
     out.write(f"{name:34s} {robust:.4f}\n")
