@@ -153,6 +153,14 @@ def split_columns(
         features = list(dict.fromkeys(features))
     X = frame[features]
     y = frame[target]
+    if y.dtype.kind == "O":
+        from ._hygiene import kind_of
+
+        if kind_of(y) == "decimal":
+            raise CLIError(
+                f"--target: column {target!r} holds numbers with a decimal comma "
+                f"(e.g. {y.dropna().iloc[0]!r}); pass --decimal ,"
+            )
     if y.isna().any():
         rows = np.flatnonzero(y.isna().to_numpy())
         raise CLIError(

@@ -57,7 +57,8 @@ def kind_of(column):
     if _share(text, _DATE) >= 0.9:
         return "date"
     levels = text.nunique()
-    if n >= MIN_LEVELS and levels == n:
+    words = float(text.str.contains(r"\s").mean())
+    if n >= MIN_LEVELS and levels == n and words < 0.5:
         return "id"
     if levels >= MIN_LEVELS and levels > MAX_LEVEL_FRACTION * n:
         return "text"

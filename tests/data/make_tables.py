@@ -54,7 +54,7 @@ def penguins(rng, n=240):
             "year": rng.choice([2007, 2008, 2009], size=n),
         }
     )
-    for column, rows in (("bill_length_mm", 3), ("body_mass_g", 2), ("sex", 8)):
+    for column, rows in (("bill_length_mm", 8), ("body_mass_g", 5), ("sex", 8)):
         frame.loc[rng.choice(n, size=rows, replace=False), column] = np.nan
     return frame
 
