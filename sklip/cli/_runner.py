@@ -129,6 +129,7 @@ def _search_and_report(
         log=log,
     )
     result["test_index"] = getattr(X_test, "index", None)
+    result["target"] = getattr(args, "target", None)
     out.write(title + "\n")
     print_tables(result, out)
     if args.output:
