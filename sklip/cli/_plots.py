@@ -116,6 +116,7 @@ def plot_tradeoff(result, path):
     xs.append(linear["cv"]["lipschitz_bound"])
     ax.set_xscale("log")
     _log_axis(ax.xaxis, xs)
+    ax.margins(x=0.08, y=0.12)  # room for the alpha labels inside the axes
     out_unit = "logits" if task == "classification" else "target units"
     ax.set_xlabel(
         f"certified Lipschitz bound ({out_unit} per {result['units'].axis_label}, "
@@ -134,13 +135,14 @@ def plot_tradeoff(result, path):
 
 
 def _curve(task, model, units, X, y, grid, random_state):
+    """``(L bound, attack curve, certified curve or None)`` of one model."""
     view = View(model, units)
     attack = view.robust(X, y, grid, random_state)
     certified = view.certified(X, y, grid) if task == "classification" else None
-    return view, attack, certified
+    return view.lipschitz_bound(), attack, certified
 
 
-def plot_curves(result, path, X_test, y_test, random_state):
+def plot_curves(result, path, X_test, y_test, random_state, n_jobs=1):
     """Held-out robust score against eps (and, for regression, the certified
     output deviation), per penalty's pick and the linear baseline."""
     plt = pyplot()
@@ -159,17 +161,18 @@ def plot_curves(result, path, X_test, y_test, random_state):
     ]
     linear = result["baselines"][1]
     entries.append((f"baseline: {linear['name']}", linear["model"], BASELINE_COLOR))
-    for name, model, color in entries:
-        view, attack, certified = _curve(
-            task, model, units, X_test, y_test, grid, random_state
-        )
+    from joblib import Parallel, delayed
+
+    curves = Parallel(n_jobs=min(n_jobs, len(entries)))(
+        delayed(_curve)(task, model, units, X_test, y_test, grid, random_state)
+        for _, model, _ in entries
+    )
+    for (name, _, color), (bound, attack, certified) in zip(entries, curves):
         ax.plot(grid, attack, "-", marker=".", color=color, label=name)
         if certified is not None:
             ax.plot(grid, certified, "--", marker=".", color=color)
         if regression:
-            axes[1].plot(
-                grid, view.lipschitz_bound() * grid, "-", color=color, label=name
-            )
+            axes[1].plot(grid, bound * grid, "-", color=color, label=name)
     constant = result["baselines"][0]
     ax.axhline(
         constant["test"][main],

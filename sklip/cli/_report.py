@@ -137,7 +137,7 @@ def _cell(metric, value):
     return f"{value:10.3f}"
 
 
-def write_report(result, directory, X_test, y_test, *, random_state):
+def write_report(result, directory, X_test, y_test, *, random_state, n_jobs=1):
     """cv_results.csv, accuracy_vs_lipschitz.png, robustness_curves.png."""
     from ._plots import plot_curves, plot_tradeoff
 
@@ -182,7 +182,12 @@ def write_report(result, directory, X_test, y_test, *, random_state):
             )
     plot_tradeoff(result, directory / "accuracy_vs_lipschitz.png")
     plot_curves(
-        result, directory / "robustness_curves.png", X_test, y_test, random_state
+        result,
+        directory / "robustness_curves.png",
+        X_test,
+        y_test,
+        random_state,
+        n_jobs=n_jobs,
     )
     return directory
 

@@ -139,6 +139,7 @@ def _search_and_report(
             X_test,
             np.asarray(y_test),
             random_state=args.random_state,
+            n_jobs=1 if args.scheduler is not None else args.n_jobs,
         )
         out.write(
             f"\nreport: {directory}/ (cv_results.csv, accuracy_vs_lipschitz.png, "

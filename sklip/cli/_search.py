@@ -130,12 +130,22 @@ def run_search(X_train, y_train, X_test, y_test, *, task, encoder, units, args, 
     if overall is not None and overall not in picks:
         # The overall rule can pick another alpha than the penalty's own.
         picks[overall] = rows[overall]["penalty"]
-    best, selected = [], None
-    for i in sorted(picks, key=lambda i: args.penalties.index(picks[i])):
-        entry = _refit(
+    chosen = sorted(picks, key=lambda i: args.penalties.index(picks[i]))
+    # The refits and their held-out attacks run here, in parallel (the grid
+    # search's cluster, if any, is for the search only).
+    from joblib import Parallel, delayed
+
+    jobs = 1 if args.scheduler is not None else args.n_jobs
+    best = Parallel(n_jobs=min(jobs, len(chosen)) if chosen else 1)(
+        delayed(_refit)(
             model, rows[i], task, units, eps, X_train, y_train, X_test, y_test, args
         )
-        best.append(entry)
+        for i in chosen
+    )
+    selected = None
+    for i, entry in zip(chosen, best):
+        # Parallel returns copies: match the entry to its row again.
+        entry["row"] = rows[i]
         if i == overall:
             selected = entry
     order = np.argsort([-r[f"mean_{main}"] for r in rows], kind="stable")
