@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+from sklearn.base import is_classifier
 
 from .._scorer import BaseScorer
 from .._validation import check_count, check_seed
@@ -89,17 +90,25 @@ class _RobustnessScorer(BaseScorer):
         self.features = features
         self.method = method
 
+    def _metric_for(self, estimator):
+        if self.metric != "auto":
+            return self.metric
+        # The task's own metric: robust R^2 for a regressor, not a NaN from
+        # robust_accuracy refusing it.
+        return "robust_accuracy" if is_classifier(estimator) else "robust_r2"
+
     def _score(self, estimator, X, y=None, sample_weight=None):
         """The metric at ``eps`` (negated where smaller is better)."""
-        func, sign, needs_y, attacks = _METRICS[self.metric]
+        metric = self._metric_for(estimator)
+        func, sign, needs_y, attacks = _METRICS[metric]
         if needs_y and y is None:
-            raise ValueError(f"metric={self.metric!r} needs y; got y=None.")
+            raise ValueError(f"metric={metric!r} needs y; got y=None.")
         features = getattr(self, "features", None)  # pickles of older versions
         method = getattr(self, "method", None)
         certified = {"clip": self.clip}
         if method is not None:
             certified["method"] = method
-        if self.metric == "certified_max_output_deviation":
+        if metric == "certified_max_output_deviation":
             bound = func(
                 estimator, X, eps=self.eps, norm=self.norm, features=features,
                 **certified,
@@ -133,10 +142,11 @@ class _RobustnessScorer(BaseScorer):
 
     def _repr_params(self):
         params = {"eps": self.eps, "metric": self.metric}
-        if _METRICS[self.metric][3]:
+        attacks = self.metric == "auto" or _METRICS[self.metric][3]
+        if attacks:
             params.update(attack=self.attack)
         params["norm"] = self.norm
-        if _METRICS[self.metric][3]:
+        if attacks:
             params.update(
                 n_iter=self.n_iter,
                 step_size=self.step_size,
@@ -158,7 +168,7 @@ class _RobustnessScorer(BaseScorer):
 def make_robustness_scorer(
     *,
     eps,
-    metric="robust_accuracy",
+    metric="auto",
     attack="auto",
     norm=2,
     n_iter=None,
@@ -182,8 +192,10 @@ def make_robustness_scorer(
     ----------
     eps : float
         Radius of the perturbation ball, in raw input units.
-    metric : str, default="robust_accuracy"
-        One of ``"robust_accuracy"``, ``"prediction_stability"``,
+    metric : str, default="auto"
+        ``"auto"``: ``"robust_accuracy"`` for a classifier, ``"robust_r2"``
+        for a regressor (decided per scored estimator). Or one of
+        ``"robust_accuracy"``, ``"prediction_stability"``,
         ``"certified_accuracy"`` (classifiers), ``"robust_r2"``,
         ``"max_output_deviation"``, ``"certified_max_output_deviation"``
         (regressors).
@@ -240,8 +252,10 @@ def make_robustness_scorer(
     >>> make_robustness_scorer(eps=0.5, metric="certified_accuracy")
     make_robustness_scorer(eps=0.5, metric='certified_accuracy', norm=2)
     """
-    if metric not in _METRICS:
-        raise ValueError(f"metric must be one of {sorted(_METRICS)}; got {metric!r}.")
+    if metric != "auto" and metric not in _METRICS:
+        raise ValueError(
+            f"metric must be 'auto' or one of {sorted(_METRICS)}; got {metric!r}."
+        )
     return _RobustnessScorer(
         eps=check_eps(eps),
         metric=metric,
