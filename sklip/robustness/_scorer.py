@@ -160,7 +160,7 @@ class _RobustnessScorer(BaseScorer):
             params["features"] = self.features
         if getattr(self, "method", None) is not None:
             params["method"] = self.method
-        if not _METRICS[self.metric][3] and self.clip is not None:
+        if not attacks and self.clip is not None:
             params["clip"] = self.clip
         return params
 
