@@ -14,7 +14,14 @@ from sklearn.utils import check_random_state
 from .._core.inputs import Inputs
 from .._core.network import Network
 from .._core.view import _check_estimator
-from .._validation import check_count, check_samples, resolve_features
+from .._validation import (
+    SHARED,
+    check_count,
+    check_samples,
+    count,
+    public,
+    resolve_features,
+)
 
 # Rows per Jacobian batch are chosen so that a batch holds about this many
 # floats: bounded memory without a Python loop over samples.
@@ -90,6 +97,14 @@ class _Space:
         return out.toarray()[0] if sp.issparse(out) else out[0]
 
 
+@public(
+    {
+        **SHARED,
+        "n_restarts": [count(1)],
+        "n_iter": [count(0)],
+        "return_point": ["boolean"],
+    }
+)
 def lipschitz_lower_bound(
     estimator,
     X,

@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._core.inputs import Inputs
 from .._core.view import ModelView
-from .._validation import check_sample_weight
+from .._validation import EPS_OR_ARRAY, SHARED, check_sample_weight, public
 from ..lipschitz import lipschitz_bound, pairwise_lipschitz_bounds
 from ._common import (
     check_classifier,
@@ -74,6 +74,7 @@ def _predicted_and_radius(estimator, inputs):
     return pred, radius
 
 
+@public(SHARED)
 def certified_radius(estimator, X, *, features=None):
     """Per-sample L2 radius within which the prediction provably cannot change.
 
@@ -126,6 +127,7 @@ def certified_radius(estimator, X, *, features=None):
     return _predicted_and_radius(estimator, inputs)[1]
 
 
+@public({**SHARED, "y": ["array-like"], "eps": EPS_OR_ARRAY})
 def certified_accuracy(
     estimator, X, y, *, eps, norm=2, sample_weight=None, features=None
 ):
@@ -186,6 +188,7 @@ def certified_accuracy(
     return acc if np.ndim(eps_arr) else float(acc[0])
 
 
+@public({**SHARED, "eps": EPS_OR_ARRAY})
 def certified_max_output_deviation(estimator, *, eps, norm=2, features=None):
     """Certified bound on the output change of a regressor: ``L * eps``.
 

@@ -5,22 +5,16 @@ import numbers
 import numpy as np
 
 from .._scorer import BaseScorer
-from .._validation import check_count, check_seed
+from .._validation import SHARED, Choices, check_seed, freeze_selection, public
 from ._certify import certified_accuracy, certified_max_output_deviation
-from ._common import (
-    DEFAULT_N_QUERIES,
-    DEFAULT_N_TARGETS,
-    check_attack,
-    check_eps,
-    check_norm,
-    check_step_size,
-)
+from ._common import check_eps
 from ._metrics import (
     max_output_deviation,
     prediction_stability,
     robust_accuracy,
     robust_r2,
 )
+from ._params import DEFAULT_N_QUERIES, DEFAULT_N_TARGETS, AttackParams
 
 # name -> (function, sign, needs y, uses attack parameters)
 _METRICS = {
@@ -137,6 +131,13 @@ class _RobustnessScorer(BaseScorer):
         return params
 
 
+@public(
+    {
+        **SHARED,
+        **AttackParams.CONSTRAINTS,
+        "metric": [Choices(str, tuple(_METRICS))],
+    }
+)
 def make_robustness_scorer(
     *,
     eps,
@@ -213,27 +214,16 @@ def make_robustness_scorer(
     >>> make_robustness_scorer(eps=0.5, metric="certified_accuracy")
     make_robustness_scorer(eps=0.5, metric='certified_accuracy', norm=2)
     """
-    if metric not in _METRICS:
-        raise ValueError(f"metric must be one of {sorted(_METRICS)}; got {metric!r}.")
-    return _RobustnessScorer(
-        eps=check_eps(eps),
-        metric=metric,
-        attack=check_attack(attack),
-        norm=check_norm(norm),
-        n_iter=None if n_iter is None else check_count(n_iter, "n_iter"),
-        step_size=check_step_size(step_size),
-        n_restarts=check_count(n_restarts, "n_restarts"),
-        n_targets=check_count(n_targets, "n_targets"),
-        n_queries=None if n_queries is None else check_count(n_queries, "n_queries"),
+    params = AttackParams(
+        attack=attack,
+        norm=norm,
+        n_iter=n_iter,
+        step_size=step_size,
+        n_restarts=n_restarts,
+        n_targets=n_targets,
+        n_queries=n_queries,
         clip=clip,
         random_state=_seed(random_state),
-        features=_freeze(features),
+        features=freeze_selection(features),
     )
-
-
-def _freeze(features):
-    """``features`` as a tuple (or None/str/int as given): scorers hold only
-    plain, comparable attributes."""
-    if features is None or isinstance(features, (str, numbers.Integral)):
-        return features
-    return tuple(np.asarray(features).tolist())
+    return _RobustnessScorer(eps=check_eps(eps), metric=metric, **params.as_dict())
