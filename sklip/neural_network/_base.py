@@ -331,6 +331,7 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 self.activation,
                 len(flat.coefs),
                 input_map,
+                dtype=flat.params.dtype,
             )
             if budget
             else None,
@@ -604,6 +605,18 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         kept = " The model was left as it was before this call."
         if exc.at_start:
             largest = abs(X).max() if X.size else 0.0
+            if self.lipschitz_margin > 0:
+                # The margin shifts the outputs by lipschitz_margin * L: the
+                # likely culprit when the data themselves are moderate.
+                return (
+                    "The training loss is not finite at the weights training "
+                    f"starts from: lipschitz_margin={self.lipschitz_margin!r} "
+                    "shifts the outputs by lipschitz_margin times the "
+                    f"network's Lipschitz bound, beyond {X.dtype} range, or X "
+                    f"(largest absolute value {largest:.3g}) or y are too "
+                    "large. Use a margin on the scale of the data's distances "
+                    "(a radius in raw input units) or scale the data." + kept
+                )
             return (
                 "The training loss is not finite at the weights training starts "
                 "from, before any step: X (largest absolute value "
@@ -616,6 +629,11 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 f"use a smaller learning_rate_init (got {self.learning_rate_init})"
             )
         advice.append("scale the input features (e.g. with StandardScaler)")
+        if self.lipschitz_margin > 0:
+            advice.append(
+                f"use a smaller lipschitz_margin (got {self.lipschitz_margin!r}; "
+                "a radius in raw input units)"
+            )
         if sample_weight is not None and self.penalty != "none" and self.alpha:
             strength = np.ldexp(
                 self.alpha / float(sample_weight.sum()), -weight_exponent

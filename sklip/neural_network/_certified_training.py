@@ -305,6 +305,20 @@ class LipschitzMargin:
             coef_grads[-1] += (head * (W * R.sum(axis=0) - W @ R)).astype(W.dtype)
 
 
+def _smallest_share(dtype):
+    """Smallest per-layer norm ``tau``: the power iteration squares it
+    (``||W v||^2``), which must stay a normal number."""
+    return float(np.sqrt(np.finfo(dtype).tiny))
+
+
+def smallest_budget(activation, n_layers, dtype):
+    """Smallest ``max_lipschitz`` that ``n_layers`` layers of ``dtype``
+    weights can hold: ``c^(m-1) tau_min^m`` (0 when it underflows)."""
+    c = _activation_constant(activation)
+    log = n_layers * np.log(_smallest_share(dtype)) + (n_layers - 1) * np.log(c)
+    return float(np.exp(log))
+
+
 class LipschitzBudget:
     """Keep ``c^(m-1) prod_l ||W_l||_2 <= max_lipschitz`` (raw-input map).
 
@@ -315,16 +329,40 @@ class LipschitzBudget:
     n_layers : int
         Number of weight matrices ``m``.
     input_map : InputMap or None
+    dtype : numpy dtype, default=np.float64
+        The weights' dtype: each layer's share must be resolvable in it.
+
+    Raises
+    ------
+    ValueError
+        If ``max_lipschitz`` is so small that a layer's share of it cannot be
+        represented by ``dtype`` weights (see :func:`smallest_budget`).
     """
 
-    def __init__(self, max_lipschitz, activation, n_layers, input_map=None):
+    def __init__(
+        self, max_lipschitz, activation, n_layers, input_map=None, dtype=np.float64
+    ):
         self.max_lipschitz = float(max_lipschitz)
         self.activation = activation
         self.c = _activation_constant(activation)
         self.m = n_layers
         self.input_map = input_map
-        # Equal split of the budget over the layers.
-        self.tau = (self.max_lipschitz / self.c ** (n_layers - 1)) ** (1.0 / n_layers)
+        # Equal split of the budget over the layers, in logs: the ratio
+        # itself under- or overflows for extreme budgets and deep networks.
+        log_tau = (
+            np.log(self.max_lipschitz) - (n_layers - 1) * np.log(self.c)
+        ) / n_layers
+        self.tau = float(np.exp(log_tau))
+        low = _smallest_share(dtype)
+        if not log_tau >= np.log(low):
+            raise ValueError(
+                f"max_lipschitz={max_lipschitz!r} is too small for "
+                f"{np.dtype(dtype).name} weights: each of the {n_layers} layers "
+                f"would get the norm {self.tau:.3g}, below {low:.3g}, the "
+                "smallest whose power iteration the dtype resolves. Use "
+                f"max_lipschitz >= {smallest_budget(activation, n_layers, dtype):.3g} "
+                "for this network, or float64 data."
+            )
         self._scales = None
 
     def project(self, coefs, tracker):

@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 from sklearn.base import is_classifier
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_sample_weight, check_samples
@@ -95,12 +96,35 @@ def check_labels(estimator, y, X):
     y = check_target_length(y, X)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
+    if y.ndim == 2:
+        _refuse_multi_output(type_of_target(y), y.shape)
     if y.ndim != 1:
         raise ValueError(
             "y must be 1-D (one label per sample) for a single-output "
             f"classifier; got shape {y.shape}."
         )
     return encode_labels(estimator, y)
+
+
+_USE_SINGLE_OUTPUT = (
+    "the robustness functions score single-output classifiers. Pass 1-D "
+    "labels, or score each output's classifier on its own column (e.g. the "
+    "estimators_ of a sklearn.multioutput.MultiOutputClassifier)."
+)
+
+
+def _refuse_multi_output(kind, shape):
+    """Raise for a multilabel or multi-output classification target."""
+    if kind == "multilabel-indicator":
+        raise ValueError(
+            f"multilabel targets are not supported (y has shape {shape}, one "
+            f"0/1 column per label): {_USE_SINGLE_OUTPUT}"
+        )
+    if kind == "multiclass-multioutput":
+        raise ValueError(
+            f"multi-output targets are not supported (y has shape {shape}, "
+            f"one label column per output): {_USE_SINGLE_OUTPUT}"
+        )
 
 
 def check_targets(y, X):
@@ -176,6 +200,17 @@ def check_classifier(estimator, func_name):
             f"{func_name} needs a classifier; got {type(estimator).__name__}."
         )
     check_is_fitted(estimator)
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    binarizer = getattr(final, "_label_binarizer", None)
+    if getattr(binarizer, "y_type_", "").startswith("multilabel"):
+        raise ValueError(
+            f"{func_name}: multilabel classifiers are not supported "
+            f"({type(final).__name__} was fitted on multilabel targets): the "
+            "robustness functions score single-output classifiers. Fit one "
+            "classifier per label column (e.g. "
+            "sklearn.multioutput.MultiOutputClassifier) and score each on its "
+            "1-D labels."
+        )
     classes = getattr(estimator, "classes_", None)
     if classes is None or np.ndim(classes) != 1:
         raise ValueError(
