@@ -157,7 +157,14 @@ EPS = [real(0.0)]
 EPS_OR_ARRAY = [real(0.0), "array-like"]
 NORM = [Choices(Real, (2, np.inf))]
 FEATURES = [None, ColumnSelection()]
-RANDOM_STATE = ["random_state", np.random.Generator]
+# scikit-learn's "random_state" accepts True as the seed 1; a flag is a
+# mistake here. Generators are accepted wherever numpy draws the numbers.
+SEED = [
+    StrictInterval(Integral, 0, 2**32 - 1, closed="both"),
+    np.random.RandomState,
+    None,
+]
+RANDOM_STATE = [*SEED, np.random.Generator]
 SAMPLE_WEIGHT = ["array-like", None]
 SAMPLES = ["array-like", "sparse matrix"]
 # The estimator is checked by the function itself (fitted, with a network

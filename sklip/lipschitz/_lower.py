@@ -15,6 +15,7 @@ from .._core.inputs import Inputs
 from .._core.network import Network
 from .._core.view import _check_estimator
 from .._validation import (
+    SEED,
     SHARED,
     check_count,
     check_samples,
@@ -112,6 +113,8 @@ class _Space:
 @public(
     {
         **SHARED,
+        # Seeds sklearn's check_random_state, which takes no Generator.
+        "random_state": SEED,
         "n_restarts": [count(1)],
         "n_iter": [count(0)],
         "return_point": ["boolean"],
