@@ -96,7 +96,7 @@ def test_too_small_budget_leaves_a_fitted_model_as_it_was():
     exponent=st.integers(-300, 300),
     dtype=DTYPES,
     regressor=st.booleans(),
-    solver=st.sampled_from(["lbfgs", "adam"]),
+    solver=st.sampled_from(["lbfgs", "adam", "sgd"]),
 )
 def test_lipschitz_margin_trains_or_is_named(exponent, dtype, regressor, solver):
     margin = 10.0**exponent

@@ -331,7 +331,6 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
                 self.activation,
                 len(flat.coefs),
                 input_map,
-                dtype=flat.params.dtype,
             )
             if budget
             else None,
@@ -605,18 +604,6 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         kept = " The model was left as it was before this call."
         if exc.at_start:
             largest = abs(X).max() if X.size else 0.0
-            if self.lipschitz_margin > 0:
-                # The margin shifts the outputs by lipschitz_margin * L: the
-                # likely culprit when the data themselves are moderate.
-                return (
-                    "The training loss is not finite at the weights training "
-                    f"starts from: lipschitz_margin={self.lipschitz_margin!r} "
-                    "shifts the outputs by lipschitz_margin times the "
-                    f"network's Lipschitz bound, beyond {X.dtype} range, or X "
-                    f"(largest absolute value {largest:.3g}) or y are too "
-                    "large. Use a margin on the scale of the data's distances "
-                    "(a radius in raw input units) or scale the data." + kept
-                )
             return (
                 "The training loss is not finite at the weights training starts "
                 "from, before any step: X (largest absolute value "
@@ -630,8 +617,10 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             )
         advice.append("scale the input features (e.g. with StandardScaler)")
         if self.lipschitz_margin > 0:
+            # The margin's shift scales the loss gradient: a large radius
+            # makes fixed-step solvers diverge.
             advice.append(
-                f"use a smaller lipschitz_margin (got {self.lipschitz_margin!r}; "
+                f"use a smaller lipschitz_margin (got {self.lipschitz_margin!r}, "
                 "a radius in raw input units)"
             )
         if sample_weight is not None and self.penalty != "none" and self.alpha:

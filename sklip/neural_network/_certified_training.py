@@ -196,6 +196,7 @@ class LipschitzMargin:
         if self.kind == "pairwise":
             return self._pairwise(Z, Y, sw, s, delta, coefs, tracker)
         L = lipschitz_estimate(tracker.sigmas, self.c)
+        self._check_shift(L, Z.dtype)
         H = self._shift_pattern(Z, Y, self.eps * L)
         np.multiply(H, self.eps * L, out=P)
         P += Z
@@ -207,6 +208,24 @@ class LipschitzMargin:
         gL = self.eps * float(np.vdot(delta, H))
         self._pending = ("global", gL)
         return loss
+
+    def _check_shift(self, L, dtype):
+        """Refuse a margin whose output shift ``eps * L`` leaves the range in
+        which ``dtype`` training stays finite: the squared error squares it
+        and lbfgs's curvature pairs square the gradient again, so its fourth
+        power must be representable."""
+        limit = float(np.finfo(dtype).max ** 0.25)
+        shift = self.eps * L
+        if not shift <= limit:
+            raise ValueError(
+                f"lipschitz_margin={self.eps!r} is too large for "
+                f"{np.dtype(dtype).name} training: it shifts the outputs by "
+                f"lipschitz_margin * L = {shift:.3g} (L = {L:.3g}, the "
+                f"network's Lipschitz bound now), beyond {limit:.3g}, the "
+                "largest shift whose fourth power the dtype holds. Use a margin on "
+                "the scale of the distances in the data (a radius in raw input "
+                "units)."
+            )
 
     def _link_loss(self, Y, Z, sw):
         """Loss of the raw outputs ``Z``, which become the link's output.
@@ -254,6 +273,7 @@ class LipschitzMargin:
         head = self.c ** (m - 1) * float(np.prod(tracker.sigmas[:-1]))
         diff = W[:, :, None] - W[:, None, :]
         N = np.sqrt(np.einsum("hab,hab->ab", diff, diff))
+        self._check_shift(head * float(N.max(initial=0.0)), Z.dtype)
         y = Y.argmax(axis=1)
         # Bottom logit: the strongest competitor once raised by eps K_yi.
         cand = Z + (self.eps * head) * N[y]
@@ -329,19 +349,16 @@ class LipschitzBudget:
     n_layers : int
         Number of weight matrices ``m``.
     input_map : InputMap or None
-    dtype : numpy dtype, default=np.float64
-        The weights' dtype: each layer's share must be resolvable in it.
 
     Raises
     ------
     ValueError
-        If ``max_lipschitz`` is so small that a layer's share of it cannot be
-        represented by ``dtype`` weights (see :func:`smallest_budget`).
+        On the first projection, if ``max_lipschitz`` is so small that a
+        layer's share of it cannot be represented in the weights' dtype (see
+        :func:`smallest_budget`).
     """
 
-    def __init__(
-        self, max_lipschitz, activation, n_layers, input_map=None, dtype=np.float64
-    ):
+    def __init__(self, max_lipschitz, activation, n_layers, input_map=None):
         self.max_lipschitz = float(max_lipschitz)
         self.activation = activation
         self.c = _activation_constant(activation)
@@ -353,21 +370,27 @@ class LipschitzBudget:
             np.log(self.max_lipschitz) - (n_layers - 1) * np.log(self.c)
         ) / n_layers
         self.tau = float(np.exp(log_tau))
+        self._log_tau = log_tau
+        self._scales = None
+
+    def _check_share(self, dtype):
+        """Refuse a share ``tau`` that ``dtype`` weights cannot resolve
+        (underflow, then 0/0 in the chained gradient)."""
         low = _smallest_share(dtype)
-        if not log_tau >= np.log(low):
+        if not self._log_tau >= np.log(low):
+            least = smallest_budget(self.activation, self.m, dtype)
             raise ValueError(
-                f"max_lipschitz={max_lipschitz!r} is too small for "
-                f"{np.dtype(dtype).name} weights: each of the {n_layers} layers "
+                f"max_lipschitz={self.max_lipschitz!r} is too small for "
+                f"{np.dtype(dtype).name} weights: each of the {self.m} layers "
                 f"would get the norm {self.tau:.3g}, below {low:.3g}, the "
                 "smallest whose power iteration the dtype resolves. Use "
-                f"max_lipschitz >= {smallest_budget(activation, n_layers, dtype):.3g} "
-                "for this network, or float64 data."
+                f"max_lipschitz >= {least:.3g} for this network, or float64 data."
             )
-        self._scales = None
 
     def project(self, coefs, tracker):
         """Map the optimiser's ``V`` (in ``coefs``) to ``W = s V`` in place,
         with ``s = min(1, tau / sigma(V))`` from one refining power step."""
+        self._check_share(coefs[0].dtype)
         self._scales = []
         for layer, W in enumerate(coefs):
             sigma = tracker.refine(coefs, layer)
@@ -375,6 +398,7 @@ class LipschitzBudget:
 
     def reparametrise(self, coefs, tracker):
         """As :meth:`project`, with exact norms (lbfgs)."""
+        self._check_share(coefs[0].dtype)
         self._scales = []
         # Each layer's norm is its own: all of them first, then the rescaling.
         sigmas = list(tracker.update(coefs, exact=True))

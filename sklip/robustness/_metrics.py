@@ -23,11 +23,16 @@ from ._common import (
     check_targets,
     scaled_row_norms,
 )
-from ._params import DEFAULT_N_QUERIES, DEFAULT_N_TARGETS, AttackParams, make_rng
+from ._params import (
+    ATTACK_CHOICES_DOC,
+    DEFAULT_N_QUERIES,
+    DEFAULT_N_TARGETS,
+    AttackParams,
+    make_rng,
+)
 
 _ATTACK_DOC = """
-    attack : {"auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", \
-            "fgsm", "noise"}, default="auto"
+    attack : {attacks}, default="auto"
         See :func:`perturb`. ``"auto"`` is exact on linear models and an
         APGD-CE, APGD-T, Square Attack ensemble otherwise (Square Attack
         alone for models without a network view).
@@ -378,4 +383,7 @@ def max_output_deviation(
 
 
 for _f in (robust_accuracy, prediction_stability, robust_r2, max_output_deviation):
-    _f.__doc__ = _f.__doc__.replace("    {attack_doc}", _ATTACK_DOC.strip("\n"))
+    _f.__doc__ = _f.__doc__.replace(
+        "    {attack_doc}",
+        _ATTACK_DOC.strip("\n").replace("{attacks}", ATTACK_CHOICES_DOC),
+    )

@@ -295,9 +295,12 @@ _PARAMS_DOC = """\
         (non-numeric columns and the inputs of encoders, which are held
         fixed). Naming a non-numeric or encoded column is an error."""
 
+#: The ``attack`` choices as numpydoc writes them, from the registry.
+ATTACK_CHOICES_DOC = "{" + ", ".join(f'"{a}"' for a in ATTACKS) + "}"
+
 #: numpydoc of the attack parameters, for :func:`perturb`'s docstring.
 PARAMS_DOC = _PARAMS_DOC.format(
-    attacks="{" + ", ".join(f'"{a}"' for a in ATTACKS) + "}",
+    attacks=ATTACK_CHOICES_DOC,
     n_iter=DEFAULT_N_ITER,
     n_iter_pgd=DEFAULT_N_ITER_PGD,
     n_targets=DEFAULT_N_TARGETS,
