@@ -104,7 +104,7 @@ def connect(address, *, timeout=10):
         ) from exc
 
 
-@public({"n_workers": [count(1)], "threads_per_worker": [count(1)]})
+@public({"n_workers": [count(0)], "threads_per_worker": [count(1)]})
 @contextmanager
 def local_cluster(n_workers=2, *, threads_per_worker=1, **cluster_kwargs):
     """A dask cluster on this machine, closed on exit even after an error.
@@ -115,7 +115,7 @@ def local_cluster(n_workers=2, *, threads_per_worker=1, **cluster_kwargs):
     Parameters
     ----------
     n_workers : int, default=2
-        Number of worker processes.
+        Number of worker processes (0: a scheduler alone, workers joining later).
     threads_per_worker : int, default=1
         Threads per worker process.
     **cluster_kwargs : dict
