@@ -70,7 +70,6 @@ def test_defaults_come_from_the_registry():
     assert AttackParams().queries(black_box=False) == 250
     assert AttackParams(n_queries=7).queries(black_box=True) == 7
     assert BLACK_BOX == ("auto", "square", "noise")
-    assert AttackParams(attack="pgd", step_size=0.3).pgd_step(1.0) == 0.3
 
 
 @pytest.mark.parametrize(

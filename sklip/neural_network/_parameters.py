@@ -33,6 +33,7 @@ class FlatParameters:
         self.network = Network(self.coefs, self.intercepts, activation)
 
     def _views(self, flat, shapes):
+        """Per-layer views of ``flat``: coefficient matrices, then intercepts."""
         coefs, intercepts = [], []
         start = 0
         for shape in shapes:

@@ -139,7 +139,8 @@ class AttackParams:
     n_iter : int or None, default=None
         None: the attack's own default (:attr:`Attack.n_iter`).
     step_size : float or None, default=None
-        PGD's step; None: ``2.5 * eps / n_iter``.
+        PGD's absolute step; None: ``max(eps / 8, 2.5 * eps / n_iter)``
+        (:func:`sklip.robustness._pgd.default_step`).
     n_restarts : int, default=1
     n_targets : int, default=9
     n_queries : int or None, default=None
@@ -227,13 +228,6 @@ class AttackParams:
         """Steps per restart: ``n_iter``, or the attack's default."""
         return self.spec.n_iter if self.n_iter is None else self.n_iter
 
-    def pgd_step(self, eps):
-        """PGD's step length at radius ``eps`` (Madry et al.'s
-        ``2.5 eps / n_iter`` unless given)."""
-        if self.step_size is not None:
-            return self.step_size
-        return 2.5 * eps / self.steps
-
     def queries(self, black_box):
         """Square Attack's budget: as given, else the full budget when it is
         the attack (``black_box``: no network view, or ``attack="square"``),
@@ -257,21 +251,29 @@ _PARAMS_DOC = """\
         ``"square"``: Square Attack (Andriushchenko et al., 2020), querying
         only scores (the network's raw outputs, else ``decision_function`` or
         ``predict_proba``; ``predict`` for regressors).
-        ``"pgd"``: projected gradient ascent with a fixed step from a random
-        start (Madry et al., 2018). ``"fgsm"``: one step of length ``eps``
-        (Goodfellow et al., 2015). ``"noise"``: a uniformly random point on
-        the eps-sphere.
+        ``"pgd"``: projected gradient ascent on the cross-entropy with a
+        fixed step (Madry et al., 2018), the first restart from the clean
+        point as textbook PGD without random initialisation. ``"fgsm"``:
+        one step of length ``eps`` (Goodfellow et al., 2015). ``"noise"``: a
+        uniformly random point on the eps-sphere.
     norm : {{2, np.inf}}, default=2
         Norm of the perturbation ball.
     n_iter : int, default=None
         Steps per restart (and per target): ``None`` means {n_iter} for APGD and
         {n_iter_pgd} for PGD.
     step_size : float, default=None
-        PGD step length; ``None`` means ``2.5 * eps / n_iter`` (Madry et al.).
-        APGD adapts its own step.
+        PGD step length, absolute: in the units of ``eps`` (raw input units)
+        and the same norm, as ``eps_step`` in common toolboxes; each step
+        moves ``step_size`` along the signed (Linf) or normalised (L2)
+        gradient before projecting back onto the ball. ``None`` means
+        ``max(eps / 8, 2.5 * eps / n_iter)``: Madry et al.'s rule (enough
+        steps to cross the ball 2.5 times), but never below ``eps / 8``,
+        which was stronger at 50 and more iterations on digits
+        (``benchmarks/bench_robustness.py --pgd``); both give ``eps / 8`` at
+        the default {n_iter_pgd} iterations. APGD adapts its own step.
     n_restarts : int, default=1
-        Starts of APGD-CE / PGD (APGD's first from the clean point, the
-        others random) or random draws (noise); the worst point is kept.
+        Starts of APGD-CE / PGD (the first from the clean point, the others
+        random) or random draws (noise); the worst point is kept.
     n_targets : int, default={n_targets}
         Target classes of APGD-T (all others for up to 10 classes).
     n_queries : int, default=None
