@@ -43,6 +43,9 @@ PACKAGES = (
     "sklip.distributed",
 )
 
+# Public classes that only hold results of a validated function.
+RESULTS = {"CertifyResult": "returned by certify()"}
+
 # Public callables that are not validate_params-wrapped functions, and why.
 NOT_WRAPPED = {
     "get_worker_blas_threads": "takes no parameters",
@@ -112,8 +115,10 @@ def test_public_classes_validate(name):
         constraints = cls._parameter_constraints
         params = set(inspect.signature(cls.__init__).parameters) - {"self"}
         assert params <= set(constraints), params - set(constraints)
-    else:  # a display: its constructor only stores computed data
+    elif hasattr(cls, "from_estimator"):  # a display: stores computed data
         assert hasattr(cls.from_estimator, "_skl_parameter_constraints")
+    else:  # a result container (CertifyResult), made by a validated function
+        assert name in RESULTS, f"{name}: neither validated nor a known result"
 
 
 # --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import math
 import sys
 
 from ..neural_network._objective import PENALTIES
+from ..verification._methods import METHOD_NAMES, METHODS
 
 
 class CLIError(Exception):
@@ -220,6 +221,13 @@ def add_eps_options(parser):
         help="units of eps, Lipschitz bounds and certificates: 'std' measures "
         "each feature in its standard deviations (comparable across "
         "features), 'raw' in the CSV's own units",
+    )
+    robust.add_argument(
+        "--certify-method",
+        choices=METHOD_NAMES,
+        default="auto",
+        help="certificate of 'certified accuracy' (see sklip.certify): "
+        + "; ".join(f"{m.name}: {m.summary}" for m in METHODS.values()),
     )
 
 

@@ -131,11 +131,12 @@ class View:
             **self._features(Z.shape[1]),
         )
 
-    def certified(self, X, y, eps):
+    def certified(self, X, y, eps, method="auto"):
         Z = self.inputs(X)
         return certified_accuracy(
-            self.network, Z, np.asarray(y), eps=eps, **self._features(Z.shape[1])
-        )
+            self.network, Z, np.asarray(y), eps=eps, method=method,
+            **self._features(Z.shape[1]),
+        )  # fmt: skip
 
 
 def _is_classifier(model):
@@ -151,8 +152,12 @@ class Scorer:
     candidate is measured with the same ruler. Picklable (``--n-jobs``).
     """
 
-    def __init__(self, metric, units, eps, n_numeric, random_state, progress=False):
+    def __init__(
+        self, metric, units, eps, n_numeric, random_state, progress=False,
+        method="auto",
+    ):  # fmt: skip
         self.metric = metric
+        self.method = method
         self.progress = progress
         self.units = units
         self.eps = eps
@@ -171,13 +176,15 @@ class Scorer:
             # GridSearchCV maximises; the table shows the bound itself.
             return -view.lipschitz_bound()
         if self.metric == "certified_accuracy":
-            return view.certified(X, y, self.eps)
+            return view.certified(X, y, self.eps, getattr(self, "method", "auto"))
         return view.robust(X, y, self.eps, self.random_state)
 
 
-def make_scorers(task, units, eps, n_numeric, random_state, progress=False):
+def make_scorers(
+    task, units, eps, n_numeric, random_state, progress=False, method="auto"
+):
     return {
-        m: Scorer(m, units, eps, n_numeric, random_state, progress)
+        m: Scorer(m, units, eps, n_numeric, random_state, progress, method)
         for m in METRICS[task]
     }
 

@@ -51,7 +51,9 @@ def run_search(
     # A dot per scored fit, printed by the process that scored it: on a dask
     # cluster that is a worker, whose output is not this terminal.
     dots = not args.quiet and args.scheduler is None
-    scoring = make_scorers(task, units, eps, n_numeric, args.random_state, dots)
+    scoring = make_scorers(
+        task, units, eps, n_numeric, args.random_state, dots, args.certify_method
+    )
     main = METRICS[task][0]
     splitter = StratifiedKFold if task == "classification" else KFold
     cv = splitter(n_splits=args.cv, shuffle=True, random_state=args.random_state)
@@ -106,7 +108,9 @@ def run_search(
             ),
         }
         if task == "classification":
-            scores["certified_accuracy"] = float(view.certified(X_test, y_test, eps))
+            scores["certified_accuracy"] = float(
+                view.certified(X_test, y_test, eps, args.certify_method)
+            )
         alpha = float(search.best_params_[mlp_param(model, "alpha")])
         margin = search.best_params_.get(mlp_param(model, "lipschitz_margin"), 0.0)
         best.append(

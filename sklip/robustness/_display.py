@@ -5,6 +5,7 @@ from sklearn.base import is_classifier
 
 from .._core.inputs import Inputs
 from .._validation import EPS_OR_ARRAY, SHARED, public
+from ..verification._methods import check_method
 from ._certify import certified_accuracy
 from ._common import check_eps
 from ._metrics import robust_accuracy, robust_r2
@@ -81,7 +82,8 @@ class RobustnessCurveDisplay:
     See Also
     --------
     robust_accuracy : Accuracy under attack.
-    certified_accuracy : Accuracy certified by Lipschitz bounds.
+    certified_accuracy : Accuracy certified by the Lipschitz margin, CROWN,
+        alpha-CROWN or complete verification.
 
     Examples
     --------
@@ -166,6 +168,7 @@ class RobustnessCurveDisplay:
             "ax": "no_validation",
             "name": [str, None],
             "curve_kwargs": [dict, None],
+            "method": "no_validation",  # check_method names the registry
         }
     )
     def from_estimator(
@@ -186,6 +189,7 @@ class RobustnessCurveDisplay:
         random_state=0,
         sample_weight=None,
         features=None,
+        method="auto",
         ax=None,
         name=None,
         curve_kwargs=None,
@@ -213,11 +217,15 @@ class RobustnessCurveDisplay:
             ``"pgd"``, ``"fgsm"``, ``"noise"``) and ``"certified"``.
         norm : {2, np.inf}, default=2
         n_iter, step_size, n_restarts, n_targets, n_queries, clip, random_state
-            Passed to :func:`perturb`.
+            Passed to :func:`perturb` (``clip`` also to the certificate).
         sample_weight : array-like of shape (n_samples,), default=None
         features : str, int, array-like of str, int or bool, default=None
             Columns perturbed and certified; the others are held fixed. See
             :func:`perturb`.
+        method : {"auto", "lipschitz", "crown", "alpha-crown", "complete"}, \
+                default="auto"
+            The certificate of the ``"certified"`` curve (see
+            :func:`certified_accuracy`); it honours ``clip``.
         ax : matplotlib Axes, default=None
         name : str, default=None
             Model name for the legend; defaults to the estimator's class name.
@@ -229,6 +237,7 @@ class RobustnessCurveDisplay:
         display : RobustnessCurveDisplay
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
+        method = check_method(method)
         if isinstance(attacks, str) or len(attacks) == 0:
             raise ValueError(
                 f"attacks must be a non-empty tuple of names; got {attacks!r}."
@@ -265,8 +274,11 @@ class RobustnessCurveDisplay:
                     y,
                     eps=eps,
                     norm=norm,
+                    method=method,
+                    clip=clip,
                     sample_weight=sample_weight,
                     features=features,
+                    random_state=random_state,
                 )
             elif classifier:
                 scores[attack] = robust_accuracy(

@@ -6,6 +6,7 @@ import numpy as np
 
 from .._scorer import BaseScorer
 from .._validation import SHARED, Choices, check_seed, freeze_selection, public
+from ..verification._methods import METHODS, check_method
 from ._certify import certified_accuracy, certified_max_output_deviation
 from ._common import check_eps
 from ._metrics import (
@@ -66,6 +67,7 @@ class _RobustnessScorer(BaseScorer):
         n_targets=DEFAULT_N_TARGETS,
         n_queries=DEFAULT_N_QUERIES,
         features=None,
+        method=None,
     ):
         self.eps = eps
         self.metric = metric
@@ -79,14 +81,26 @@ class _RobustnessScorer(BaseScorer):
         self.clip = clip
         self.random_state = random_state
         self.features = features
+        self.method = method
 
     def _score(self, estimator, X, y=None, sample_weight=None):
+        """The metric at ``eps`` (negated where smaller is better)."""
         func, sign, needs_y, attacks = _METRICS[self.metric]
         if needs_y and y is None:
             raise ValueError(f"metric={self.metric!r} needs y; got y=None.")
         features = getattr(self, "features", None)  # pickles of older versions
+        method = getattr(self, "method", None)
+        certified = {"clip": self.clip}
+        if method is not None:
+            certified["method"] = method
         if self.metric == "certified_max_output_deviation":
-            return -func(estimator, eps=self.eps, norm=self.norm, features=features)
+            bound = func(
+                estimator, X, eps=self.eps, norm=self.norm, features=features,
+                **certified,
+            )  # fmt: skip
+            if np.ndim(bound) and sample_weight is not None:
+                bound = bound[np.asarray(sample_weight) > 0]
+            return -float(np.max(bound, initial=0.0))
         args = (estimator, X, y) if needs_y else (estimator, X)
         kwargs = {
             "eps": self.eps,
@@ -108,7 +122,7 @@ class _RobustnessScorer(BaseScorer):
                 random_state=self.random_state,
             )
         else:
-            kwargs["norm"] = self.norm
+            kwargs.update(norm=self.norm, **certified)
         return sign * func(*args, **kwargs)
 
     def _repr_params(self):
@@ -128,6 +142,10 @@ class _RobustnessScorer(BaseScorer):
             )
         if getattr(self, "features", None) is not None:
             params["features"] = self.features
+        if getattr(self, "method", None) is not None:
+            params["method"] = self.method
+        if not _METRICS[self.metric][3] and self.clip is not None:
+            params["clip"] = self.clip
         return params
 
 
@@ -136,6 +154,7 @@ class _RobustnessScorer(BaseScorer):
         **SHARED,
         **AttackParams.CONSTRAINTS,
         "metric": [Choices(str, tuple(_METRICS))],
+        "method": [Choices(str, tuple(METHODS)), None],
     }
 )
 def make_robustness_scorer(
@@ -152,6 +171,7 @@ def make_robustness_scorer(
     clip=None,
     random_state=0,
     features=None,
+    method=None,
 ):
     """Make a scorer from a robustness metric at radius ``eps``.
 
@@ -188,6 +208,14 @@ def make_robustness_scorer(
         Columns perturbed and certified (names, indices or a boolean mask);
         the others are held fixed. None: every column but categorical ones.
         See :func:`perturb`.
+    method : {"auto", "lipschitz", "crown", "alpha-crown", "complete"}, \
+            default=None
+        The certificate of the certified metrics (see
+        :func:`certified_accuracy`; they also honour ``clip``). None: each
+        function's default, ``"auto"`` for ``"certified_accuracy"`` and the
+        global ``L * eps`` (``"lipschitz"``) for
+        ``"certified_max_output_deviation"``; any other method bounds the
+        deviation per sample and scores the largest.
 
     Returns
     -------
@@ -226,4 +254,9 @@ def make_robustness_scorer(
         random_state=_seed(random_state),
         features=freeze_selection(features),
     )
-    return _RobustnessScorer(eps=check_eps(eps), metric=metric, **params.as_dict())
+    return _RobustnessScorer(
+        eps=check_eps(eps),
+        metric=metric,
+        method=None if method is None else check_method(method),
+        **params.as_dict(),
+    )
