@@ -17,9 +17,17 @@ import numpy as np
 
 from .._core.network import Network
 from .._core.view import ModelView, output_kind
-from .._validation import resolve_features
+from .._validation import FEATURES, Choices, public, resolve_features
 
 METHODS = ("auto", "frobenius", "spectral", "combettes-pesquet")
+METHOD = [Choices(str, METHODS)]
+# The estimator (or Network) is checked by as_network, which says what it
+# must be.
+BOUND_CONSTRAINTS = {
+    "estimator": "no_validation",
+    "method": METHOD,
+    "features": FEATURES,
+}
 _EPS = np.finfo(np.float64).eps
 # From this smallest dimension on, norms go through the Gram matrix.
 _GRAM_MIN_DIM = 64
@@ -218,6 +226,7 @@ def _network_over(estimator, features):
     return ModelView(estimator).network_for(features)
 
 
+@public(BOUND_CONSTRAINTS)
 def lipschitz_bound(estimator, *, method="auto", features=None):
     r"""Certified upper bound of the L2 Lipschitz constant of a fitted model.
 
@@ -326,6 +335,7 @@ def _column_distances(R, slack):
     return np.maximum(D, D.T)
 
 
+@public(BOUND_CONSTRAINTS)
 def pairwise_lipschitz_bounds(estimator, *, method="auto", features=None):
     r"""Certified bounds of the Lipschitz constants of logit differences.
 
