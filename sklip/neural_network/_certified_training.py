@@ -51,6 +51,7 @@ result with :func:`sklip.lipschitz.lipschitz_bound` itself.
 import numpy as np
 
 from .._activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, logsumexp_rows
+from .._core.certified_norms import certified_bound
 from .._core.network import Network
 from ._losses import LOSSES, _average
 
@@ -392,8 +393,6 @@ class LipschitzBudget:
         unlikely case that rounding still exceeds the budget, all layers are
         shrunk a little more.
         """
-        from ..lipschitz import lipschitz_bound
-
         dtype = coefs[0].dtype
         slack = 64 * float(np.finfo(dtype).eps)
         target = self.tau * (1.0 - slack)
@@ -404,7 +403,7 @@ class LipschitzBudget:
             if sigma > target:
                 W *= target / sigma
         for _ in range(10):
-            bound = lipschitz_bound(self._raw_network(coefs), method="spectral")
+            bound = certified_bound(self._raw_network(coefs), "spectral")
             if bound <= self.max_lipschitz:
                 break
             shrink = (self.max_lipschitz / bound) ** (1.0 / self.m) * (1.0 - slack)
