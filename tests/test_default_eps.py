@@ -67,9 +67,12 @@ def test_default_eps_in_std_units_is_informative(load):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=0
     )
-    units = Units("std", X_train)
-    eps = units.default_eps(X_train)
-    assert eps == pytest.approx(0.2 * np.sqrt(np.sum(X_train.std(axis=0) > 0)))
+    names = [f"x{j}" for j in range(X.shape[1])]
+    units = Units.fit("std", X_train, names, [])
+    eps = units.default_eps()
+    # 0.2 standard deviations per numeric feature, constant columns included
+    # (the CLI's units count every numeric column).
+    assert eps == pytest.approx(0.2 * np.sqrt(X.shape[1]))
     robust, certified = [], []
     for penalty, alpha in [("none", 0.0), ("spectral", 10.0)]:
         model = make_model(
