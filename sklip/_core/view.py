@@ -140,6 +140,10 @@ def _final_layers(name, model):
 
 
 def _raw_final_layers(name, model):
+    """``(coefs, intercepts, activation)`` of a fitted MLP or linear model, unchecked.
+
+    A ``TypeError`` names any other model or an unsupported activation.
+    """
     if _is_mlp(model):
         check_is_fitted(model, ("coefs_", "intercepts_"))
         if model.activation not in HIDDEN_ACTIVATIONS:

@@ -54,7 +54,7 @@ classes_ : ndarray of shape (n_classes,)
 See Also
 --------
 LipschitzMLPRegressor : The regressor with the same penalties.
-sklearn.neural_network.MLPClassifier : scikit-learn's MLP (L2 penalty only).
+sklearn.neural_network.MLPClassifier : The scikit-learn MLP (L2 penalty only).
 
 References
 ----------
@@ -153,6 +153,11 @@ True
         self.margin_kind = margin_kind
 
     def _validate_input(self, X, y, incremental, reset, classes=None):
+        """Validate ``X, y``; fix or check ``classes_``; return ``(X, Y, strata)``.
+
+        ``Y`` is the label-binarized target and ``strata`` the labels the
+        validation split is stratified by (None for multilabel ``y``).
+        """
         X, y = validate_data(
             self,
             X,

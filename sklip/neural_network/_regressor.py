@@ -42,7 +42,7 @@ Attributes
 See Also
 --------
 LipschitzMLPClassifier : The classifier with the same penalties.
-sklearn.neural_network.MLPRegressor : scikit-learn's MLP (L2 penalty only).
+sklearn.neural_network.MLPRegressor : The scikit-learn MLP (L2 penalty only).
 
 References
 ----------
@@ -129,6 +129,7 @@ True
         )
 
     def _validate_input(self, X, y, incremental, reset, classes=None):
+        """Validate ``X, y``; return ``(X, Y, None)`` with ``Y`` 2-D (no strata)."""
         X, y = validate_data(
             self,
             X,

@@ -158,6 +158,7 @@ def certified_accuracy(
     Returns
     -------
     accuracy : float or ndarray of shape (n_eps,)
+        Weighted fraction of samples correct and certified, per radius.
 
     Examples
     --------
@@ -211,6 +212,7 @@ def certified_max_output_deviation(estimator, *, eps, norm=2, features=None):
     Returns
     -------
     bound : float or ndarray of shape (n_eps,)
+        Certified bound on the L2 output change, in output units, per radius.
 
     Examples
     --------

@@ -74,6 +74,7 @@ def check_attack(attack):
 
 
 def check_step_size(step_size):
+    """``step_size`` as a float > 0, or None (the attack's default)."""
     if step_size is None:
         return None
     if (
@@ -118,6 +119,7 @@ def scaled_row_norms(A, norm=2):
 
 
 def check_target_length(y, X):
+    """``y`` as an array with one entry per row of ``X``."""
     n = X.shape[0]
     if y is None:
         raise ValueError("y is required; got None.")
@@ -193,6 +195,7 @@ def encode_labels(estimator, y):
 
 
 def check_classifier(estimator, func_name):
+    """Refuse anything but a fitted single-output classifier, naming ``func_name``."""
     if not is_classifier(estimator):
         raise ValueError(
             f"{func_name} needs a classifier; got {type(estimator).__name__}."
