@@ -27,6 +27,7 @@ from sklearn.preprocessing import (
 )
 
 from sklip import LipschitzMLPClassifier
+from sklip._core import inputs as core_inputs
 from sklip._core.view import ModelView
 from sklip.lipschitz import (
     as_network,
@@ -36,7 +37,6 @@ from sklip.lipschitz import (
 )
 from sklip.robustness import (
     RobustnessCurveDisplay,
-    _common,
     certified_accuracy,
     certified_radius,
     make_robustness_scorer,
@@ -499,7 +499,7 @@ def test_sparse_inputs_are_densified_and_returned_sparse(monkeypatch):
     assert certified_accuracy(model, Xs, y, eps=0.3) == certified_accuracy(
         model, X, y, eps=0.3
     )
-    monkeypatch.setattr(_common, "MAX_DENSE_BYTES", 100)
+    monkeypatch.setattr(core_inputs, "MAX_DENSE_BYTES", 100)
     with pytest.raises(ValueError, match="Sparse X .* MiB"):
         robust_accuracy(model, Xs, y, eps=0.5)
 
