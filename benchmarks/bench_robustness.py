@@ -17,9 +17,17 @@ DeepFool; ART's SquareAttack accepts images only; by default at the middle
 radius only, as it is slow).
 All computations use one thread (BLAS and torch) so that times compare.
 
+``--pgd`` runs only the plain-PGD parity check of issue 22 instead: all of
+digits, standardised (eps in std units), a ``LogisticRegression`` and an
+``MLPClassifier``, sklip ``attack="pgd"`` against a textbook PGD written here
+(clean start, fixed step, sign / normalised cross-entropy gradient,
+projection, last iterate) and ART's ``ProjectedGradientDescent`` with the
+same steps and no random init (the logistic regression through ART's
+scikit-learn wrapper; the MLP needs torch), at 10, 20 and 100 iterations.
+
     python benchmarks/bench_robustness.py [--quick] [--autoattack middle]
         [--repeats 1]
-        [--only REGEX]
+        [--only REGEX] [--pgd]
 
 ``--quick`` (what the test suite runs, to keep the script working): one
 small sklip MLP briefly trained on 500 images and the two linear models,
@@ -292,6 +300,113 @@ def grid_search_cost(quick=False):
     )
 
 
+# --------------------------------------------------------------------------
+# Plain PGD parity (--pgd).
+
+
+def textbook_pgd(net, X, y_idx, eps, norm, n_iter, step):
+    """PGD as common toolboxes run it without random init, on the network
+    view's weights: clean start, ``step`` along the sign (Linf) or the
+    normalised (L2) cross-entropy gradient, projection; the last iterate."""
+    act = {"relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh}
+    dact = {"relu": lambda z: z > 0, "tanh": lambda z: 1.0 - np.tanh(z) ** 2}
+    x = X.copy()
+    for _ in range(n_iter):
+        h, pre = x, []
+        for i, (W, b) in enumerate(zip(net.coefs, net.intercepts)):
+            pre.append(h @ W + b)
+            h = act[net.activation](pre[-1]) if i < net.n_layers - 1 else pre[-1]
+        G = np.exp(h - h.max(axis=1, keepdims=True))
+        G /= G.sum(axis=1, keepdims=True)
+        G[np.arange(len(y_idx)), y_idx] -= 1.0  # d CE / d logits
+        for i in reversed(range(net.n_layers)):
+            if i < net.n_layers - 1:
+                G = G * dact[net.activation](pre[i])
+            G = G @ net.coefs[i].T
+        if norm == np.inf:
+            x = X + np.clip(x + step * np.sign(G) - X, -eps, eps)
+        else:
+            x = x + step * G / np.maximum(np.linalg.norm(G, axis=1)[:, None], 1e-300)
+            r = np.linalg.norm(x - X, axis=1)[:, None]
+            x = X + (x - X) * np.minimum(1.0, eps / np.maximum(r, 1e-300))
+    return x
+
+
+def art_pgd(model, net, X, y_idx, eps, norm, n_iter, step):
+    """ART's ProjectedGradientDescent without random init, or the reason it
+    cannot run (ART absent; torch absent for an MLP)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from art.attacks.evasion import ProjectedGradientDescent
+            from art.estimators.classification import SklearnClassifier
+    except ImportError as exc:
+        return None, f"ART not importable ({exc})"
+    if isinstance(model, LogisticRegression):
+        clf = SklearnClassifier(model)
+    else:
+        peers, why = import_peers()
+        if peers is None:
+            return None, f"torch not importable ({why})"
+        torch, Classifier = peers[:2]
+        clf = Classifier(
+            torch_copy(torch, net), loss=torch.nn.CrossEntropyLoss(),
+            input_shape=(X.shape[1],), nb_classes=net.n_outputs, device_type="cpu",
+        )  # fmt: skip
+    attack = ProjectedGradientDescent(
+        clf, norm=norm, eps=eps, eps_step=step, max_iter=n_iter,
+        num_random_init=0, batch_size=len(X), verbose=False,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        Y = np.eye(net.n_outputs, dtype=np.float32)[y_idx]
+        return attack.generate(X.astype(np.float32), Y).astype(np.float64), None
+
+
+def pgd_parity():
+    """Samples still correct (of 1797) after sklip's PGD, textbook PGD and
+    ART's PGD at the same iterations and step (eps / 8)."""
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = {
+            "LogisticRegression": LogisticRegression(max_iter=2000).fit(X, y),
+            "MLPClassifier (64,)": MLPClassifier(
+                (64,), max_iter=300, random_state=0
+            ).fit(X, y),
+        }
+    header = "| model | norm | eps (std units) | n_iter | sklip pgd, step eps/8 "
+    header += "| sklip pgd, default step | textbook | ART PGD | sklip auto |"
+    print("\nSamples still correct of 1797 (lower = stronger), step eps/8:\n")
+    print(header)
+    print("|" + "---|" * 9)
+    notes = set()
+    for name, model in fitted.items():
+        net = as_network(model)
+        for norm, eps in ((2, 1.0), (np.inf, 0.1)):
+            auto = robust_count(model, X, y, perturb(model, X, y, eps=eps, norm=norm))
+            for n_iter in (10, 20, 100):
+                kw = dict(eps=eps, norm=norm, attack="pgd", n_iter=n_iter)
+                fixed = perturb(model, X, y, step_size=eps / 8, **kw)
+                default = perturb(model, X, y, **kw)
+                ref = textbook_pgd(net, X, y, eps, norm, n_iter, eps / 8)
+                art, why = art_pgd(model, net, X, y, eps, norm, n_iter, eps / 8)
+                if why:
+                    notes.add(f"{name}: ART skipped, {why}")
+                cells = [robust_count(model, X, y, P) for P in (fixed, default, ref)]
+                cells.append("-" if art is None else robust_count(model, X, y, art))
+                norm_name = "L2" if norm == 2 else "Linf"
+                print(
+                    f"| {name} | {norm_name} | {eps} | {n_iter} | "
+                    + " | ".join(map(str, cells + [auto]))
+                    + " |",
+                    flush=True,
+                )
+    for note in sorted(notes):
+        print(note)
+
+
 def robust_count(model, X, y, X_adv):
     return int(np.sum((model.predict(X) == y) & (model.predict(X_adv) == y)))
 
@@ -310,9 +425,14 @@ def main():
     )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--only", default="", help="regex on model names")
+    parser.add_argument("--pgd", action="store_true", help="only PGD parity")
     args = parser.parse_args()
     if args.autoattack is None:
         args.autoattack = "none" if args.quick else "middle"
+    if args.pgd:
+        with threadpool_limits(1):
+            pgd_parity()
+        return
     peers, why = import_peers()
     blas = [(i["internal_api"], i.get("architecture")) for i in threadpool_info()]
     print(f"BLAS: {blas}; 1 thread everywhere; times are medians of {args.repeats}")

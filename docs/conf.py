@@ -11,6 +11,7 @@ import sys
 sys.path.insert(0, os.path.abspath(".."))
 
 import sklip  # noqa: E402
+from sklip.neural_network._objective import PENALTIES  # noqa: E402
 
 project = "sklip"
 author = "sklip developers"
@@ -62,3 +63,9 @@ sphinx_gallery_conf = {
 
 # Warnings are errors in CI (-W); the gallery's plots need no display.
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Lists derived from the registries, so a new entry documents itself:
+# |penalty_values| is every value of the ``penalty`` parameter.
+rst_epilog = "\n.. |penalty_values| replace:: " + ", ".join(
+    f'``"{name}"``' for name in PENALTIES
+)

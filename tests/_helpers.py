@@ -5,17 +5,20 @@ import numpy as np
 
 
 def training_state(est, X, y, input_map=None):
-    """``(X, Y, flat, terms)`` of ``est`` initialised exactly as ``fit``
+    """``(X, Y, state, objective)`` of ``est`` initialised exactly as ``fit``
     would, with ``input_map`` as handed over by a sklip pipeline."""
     from sklearn.utils import check_random_state
+
+    from sklip.neural_network._objective import Objective
+    from sklip.neural_network._state import TrainingState
 
     X, Y, _ = est._validate_input(X, y, incremental=False, reset=True)
     Y = Y.astype(X.dtype)
     layer_units = [X.shape[1], *est._hidden_layer_sizes(), Y.shape[1]]
-    est._random_state = check_random_state(est.random_state)
-    flat = est._init_state(layer_units, X.dtype, est._random_state)
+    rng = check_random_state(est.random_state)
+    state = TrainingState.fresh(est, layer_units, X.dtype, rng, False)
     est.input_map_ = input_map
-    return X, Y, flat, est._make_penalty(flat)
+    return X, Y, state, Objective.from_estimator(est, state)
 
 
 def objective_and_gradient(est, X, y, sample_weight=None, input_map=None, budget=False):
@@ -27,7 +30,8 @@ def objective_and_gradient(est, X, y, sample_weight=None, input_map=None, budget
     would hand over (None: penalty in model units). With ``budget``, theta
     is lbfgs's ``V`` of the ``max_lipschitz`` reparametrisation.
     """
-    X, Y, flat, penalty = training_state(est, X, y, input_map)
+    X, Y, state, objective = training_state(est, X, y, input_map)
+    flat, terms = state.flat, objective.terms
     acts, deltas = flat.network.allocate(X.shape[0])
     P = np.empty_like(acts[-1])
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=X.dtype)
@@ -35,8 +39,8 @@ def objective_and_gradient(est, X, y, sample_weight=None, input_map=None, budget
     def f(theta):
         flat.params[...] = theta
         if budget:
-            penalty.budget.reparametrise(flat.coefs, penalty.tracker)
-        loss = est._loss_grad(flat, penalty, X, Y, sw, acts, deltas, P, exact=True)
+            terms.budget.reparametrise(flat.coefs, terms.tracker)
+        loss = objective.value_and_grad(X, Y, sw, acts, deltas, P, exact=True)
         return loss, flat.grad.copy()
 
     return f, flat.params.copy()

@@ -77,9 +77,9 @@ def test_early_stopping_split_is_stratified_for_multiclass():
     seen = {}
     original = LipschitzMLPClassifier._score_raw
 
-    def spy(self, network, X_val, Y_val, sw):
+    def spy(self, network, X_val, Y_val, sw, out_activation):
         seen["counts"] = Y_val.sum(axis=0)
-        return original(self, network, X_val, Y_val, sw)
+        return original(self, network, X_val, Y_val, sw, out_activation)
 
     LipschitzMLPClassifier._score_raw = spy
     try:

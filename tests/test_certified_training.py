@@ -396,3 +396,31 @@ def test_budget_holds_over_the_perturbable_columns_of_a_column_transformer(solve
         sklip_pipeline=True,
     )[0]
     assert lipschitz_bound(free, method="spectral") > 2 * bound
+
+
+def test_margin_refuses_an_unknown_output_link():
+    from sklip.neural_network._certified_training import LipschitzMargin
+
+    with pytest.raises(ValueError, match="output link 'softplus'.*'exp'"):
+        LipschitzMargin(0.1, "global", "softplus", "relu")
+    # The worst-case direction itself refuses too (no silent Poisson).
+    margin = LipschitzMargin(0.1, "global", "exp", "relu")
+    margin.out_activation = "softplus"
+    Z, Y = np.zeros((2, 1)), np.ones((2, 1))
+    with pytest.raises(ValueError, match="output link 'softplus'"):
+        margin._shift_pattern(Z, Y, 0.1)
+
+
+def test_fit_with_an_unknown_output_link_fails_early_and_keeps_the_model():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 3)), rng.standard_normal(30)
+    est = LipschitzMLPRegressor(
+        hidden_layer_sizes=(4,), max_iter=3, warm_start=True, random_state=0
+    ).fit(X, y)
+    est.out_activation_ = "softplus"  # e.g. weights imported from elsewhere
+    coefs = [W.copy() for W in est.coefs_]
+    est.set_params(lipschitz_margin=0.1)
+    with pytest.raises(ValueError, match="output link 'softplus'"):
+        est.fit(X, y)
+    for W, W0 in zip(est.coefs_, coefs):
+        np.testing.assert_array_equal(W, W0)

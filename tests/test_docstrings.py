@@ -196,10 +196,10 @@ def test_filter_keeps_real_errors():
 
 MAX_UNDOCUMENTED_LINES = 10
 
-# Functions their owners are rewriting right now (the training-engine split of
-# neural_network/, the command line on real tables): adding docstrings here
-# would collide with those rewrites. The lead empties this set at merge; the
-# test fails on entries that are no longer needed, so it cannot go stale.
+# Functions their owners are rewriting right now (the command line on real
+# tables): adding docstrings here would collide with those rewrites. The lead
+# empties this set at merge; the test fails on entries that are no longer
+# needed, so it cannot go stale.
 PENDING_DOCSTRINGS = {
     "sklip/cli/_args.py::_number",
     "sklip/cli/_args.py::add_eps_options",
@@ -220,18 +220,6 @@ PENDING_DOCSTRINGS = {
     "sklip/cli/evaluate.py::_run",
     "sklip/cli/search.py::add_parser",
     "sklip/cli/search.py::run",
-    "sklip/neural_network/_base.py::BaseLipschitzMLP._fit",
-    "sklip/neural_network/_base.py::BaseLipschitzMLP._divergence_message",
-    "sklip/neural_network/_base.py::BaseLipschitzMLP._fit_lbfgs",
-    "sklip/neural_network/_base.py::BaseLipschitzMLP._fit_lbfgs.objective",
-    "sklip/neural_network/_base.py::BaseLipschitzMLP._fit_lbfgs.callback",
-    "sklip/neural_network/_base.py::BaseLipschitzMLP._make_optimizer",
-    "sklip/neural_network/_base.py::BaseLipschitzMLP._validation_split",
-    "sklip/neural_network/_base.py::BaseLipschitzMLP._too_few_members_message",
-    "sklip/neural_network/_base.py::BaseLipschitzMLP._fit_stochastic",
-    "sklip/neural_network/_certified_training.py::LipschitzMargin._pairwise",
-    "sklip/neural_network/_penalties.py::SpectralPenalty.__call__",
-    "sklip/neural_network/_penalties.py::FrobeniusPenalty.__call__",
 }
 
 

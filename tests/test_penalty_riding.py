@@ -15,6 +15,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklip import LipschitzMLPClassifier, LipschitzMLPRegressor
 from sklip._core.input_map import InputMap
+from sklip.neural_network._objective import Objective, TrainingTerms
+from sklip.neural_network._penalties import NoPenalty
 
 from ._helpers import numerical_gradient, training_state
 
@@ -33,7 +35,8 @@ def _riding_step(est, X, y, sw, input_map, sparse):
     """``f(theta) -> (loss, grad, vectors after)``: one riding objective
     evaluation from the same tracked pairs every time, as a mini-batch step
     of ``fit`` does it (spare rows in every buffer)."""
-    X, Y, flat, terms = training_state(est, X, y, input_map)
+    X, Y, state, objective = training_state(est, X, y, input_map)
+    flat, terms = state.flat, objective.terms
     assert terms.rider is not None
     n = X.shape[0]
     acts, deltas = flat.network.allocate(n + 1)
@@ -48,8 +51,8 @@ def _riding_step(est, X, y, sw, input_map, sparse):
         for (u, v), (u0, v0) in zip(terms.tracker.vectors, start):
             u[...], v[...] = u0, v0
         flat.params[...] = theta
-        loss = est._loss_grad(
-            flat, terms, X_in, Y, sw, acts, deltas, P, exact=False, spare_row=True
+        loss = objective.value_and_grad(
+            X_in, Y, sw, acts, deltas, P, exact=False, spare_row=True
         )
         after = [(u.copy(), v.copy()) for u, v in terms.tracker.vectors]
         return loss, flat.grad.copy(), after
@@ -86,10 +89,9 @@ def test_riding_gradient_is_the_gradient_of_the_recorded_objective(
     X_, Y, _ = plain._validate_input(X, y, incremental=False, reset=True)
     Y = Y.astype(float)
     acts, deltas = flat.network.allocate(13)
-    plain.out_activation_ = est.out_activation_
-    data_loss = plain._loss_grad(
-        flat, _NoTerms(), X_, Y, sw, acts, deltas, np.empty_like(acts[-1]), True
-    )
+    data_loss = Objective(
+        flat, TrainingTerms(NoPenalty()), plain._output_activation(), 0.0
+    ).value_and_grad(X_, Y, sw, acts, deltas, np.empty_like(acts[-1]), True)
     s = 13 if sw is None else sw.sum()
     sigmas = []
     for layer, (W, (u0, _)) in enumerate(zip(flat.coefs, start)):
@@ -112,20 +114,6 @@ def test_riding_gradient_is_the_gradient_of_the_recorded_objective(
         u /= np.linalg.norm(u)
         np.testing.assert_allclose(v1, v, atol=1e-12)
         np.testing.assert_allclose(u1, u, atol=1e-12)
-
-
-class _NoTerms:
-    """Training terms adding nothing (the data loss alone)."""
-
-    margin = None
-    tracker = None
-    rider = None
-
-    def track(self, coefs, exact=False):
-        pass
-
-    def __call__(self, coefs, coef_grads, scale, exact=False):
-        return 0.0
 
 
 @pytest.mark.parametrize("Estimator", [LipschitzMLPClassifier, LipschitzMLPRegressor])

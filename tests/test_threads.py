@@ -13,6 +13,7 @@ import sklip
 from sklip import LipschitzMLPClassifier, _threads, limit_blas_threads
 from sklip._scorer import BaseScorer
 from sklip._threads import in_parallel_worker
+from sklip.neural_network import _solvers
 
 
 def _blas_threads():
@@ -134,13 +135,13 @@ def test_fits_and_scorers_are_capped_inside_workers_only(
     two_blas_threads, monkeypatch, backend, n_jobs
 ):
     log = []
-    original = LipschitzMLPClassifier._fit_stochastic
+    original = _solvers.SOLVERS["adam"]
 
-    def recording_fit(self, *args, **kwargs):
+    def recording_fit(*args, **kwargs):
         log.append(("fit", max(_blas_threads())))
-        return original(self, *args, **kwargs)
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(LipschitzMLPClassifier, "_fit_stochastic", recording_fit)
+    monkeypatch.setitem(_solvers.SOLVERS, "adam", recording_fit)
     X, y = make_classification(n_samples=60, n_features=5, random_state=0)
     est = LipschitzMLPClassifier(hidden_layer_sizes=(4,), max_iter=2)
     with parallel_config(backend=backend, n_jobs=n_jobs):

@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklip import LipschitzMLPClassifier, LipschitzMLPRegressor
-from sklip.neural_network import _optimizers
+from sklip.neural_network import _objective, _optimizers
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 ESTIMATORS = [LipschitzMLPClassifier, LipschitzMLPRegressor]
@@ -150,7 +150,7 @@ def test_keyboard_interrupt_stops_cleanly_with_a_warning(monkeypatch, solver):
 
         monkeypatch.setattr(_optimizers.Adam, "update", interrupted)
     else:
-        original = LipschitzMLPClassifier._loss_grad
+        original = _objective.Objective.value_and_grad
 
         def interrupted(self, *args, **kwargs):
             calls["n"] += 1
@@ -158,7 +158,7 @@ def test_keyboard_interrupt_stops_cleanly_with_a_warning(monkeypatch, solver):
                 raise KeyboardInterrupt
             return original(self, *args, **kwargs)
 
-        monkeypatch.setattr(LipschitzMLPClassifier, "_loss_grad", interrupted)
+        monkeypatch.setattr(_objective.Objective, "value_and_grad", interrupted)
     est = LipschitzMLPClassifier(
         solver=solver, batch_size=10, max_iter=20, random_state=0
     )

@@ -4,6 +4,8 @@ import argparse
 import math
 import sys
 
+from ..neural_network._objective import PENALTIES
+
 
 class CLIError(Exception):
     """A bad input: reported as one line on stderr, exit status 2."""
@@ -88,8 +90,8 @@ def add_model_options(parser, *, quick_note):
     grid.add_argument(
         "--penalties",
         nargs="+",
-        choices=["none", "frobenius", "spectral"],
-        default=["none", "frobenius", "spectral"],
+        choices=list(PENALTIES),
+        default=list(PENALTIES),
         help="penalties to compare (repeats are ignored)",
     )
     grid.add_argument(

@@ -56,6 +56,18 @@ from ._losses import LOSSES, _average
 
 MARGIN_KINDS = ("pairwise", "global")
 
+# The output links whose worst case on the ball the margin knows.
+MARGIN_LINKS = ("softmax", "logistic", "identity", "exp")
+
+
+def _unknown_link(out_activation):
+    """The error for an output link the Lipschitz margin does not know."""
+    return ValueError(
+        f"lipschitz_margin does not know the output link {out_activation!r}: "
+        f"the worst case of the loss on the ball is defined for "
+        f"{list(MARGIN_LINKS)} only."
+    )
+
 
 def _activation_constant(activation):
     return float(HIDDEN_ACTIVATIONS[activation].lipschitz)
@@ -68,78 +80,6 @@ def _product_except(values, skip):
         if j != skip:
             out *= value
     return out
-
-
-class TrainingTerms:
-    """Everything added to the data loss, sharing one spectral tracker.
-
-    The training engine calls :meth:`track` once per objective evaluation
-    (before the loss: the margin needs the sigmas), then the margin's
-    :meth:`LipschitzMargin.loss_and_delta` in place of the plain loss, then
-    this object to add the penalty and the weight gradients of the margin's
-    ``L_hat``; :meth:`after_update` after every stochastic step and
-    :meth:`finish` at the end of training apply the budget.
-
-    Parameters
-    ----------
-    penalty : callable
-        ``penalty(coefs, coef_grads, scale, exact) -> value``.
-    tracker : SpectralTracker or None
-    margin : LipschitzMargin or None
-    budget : LipschitzBudget or None
-    """
-
-    def __init__(self, penalty, tracker=None, margin=None, budget=None):
-        self.penalty = penalty
-        self.tracker = tracker
-        self.margin = margin
-        self.budget = budget
-
-    def track(self, coefs, exact=False):
-        if self.tracker is not None:
-            self.tracker.update(coefs, exact)
-
-    def converge(self, coefs):
-        if self.tracker is not None:
-            self.tracker.converge(coefs)
-
-    @property
-    def rider(self):
-        """The penalty riding in the training GEMMs (see
-        :class:`~sklip.neural_network._penalties.SpectralPenalty`), or None.
-
-        Only the spectral penalty alone rides: the margin and the budget
-        read the tracked pairs after backpropagation, which the rider has
-        moved on by then.
-        """
-        if self.margin is not None or self.budget is not None:
-            return None
-        return getattr(self.penalty, "rider", None)
-
-    def load(self, X, activations, deltas, scale):
-        """Load the rider's rows before backpropagation."""
-        self.penalty.load(X, activations, deltas, scale)
-
-    def __call__(self, coefs, coef_grads, scale, exact=False):
-        if self.margin is not None:
-            self.margin.add_weight_gradients(coefs, coef_grads, self.tracker)
-        value = self.penalty(coefs, coef_grads, scale, exact)
-        if self.budget is not None:
-            self.budget.chain_gradient(coefs, coef_grads, self.tracker)
-        return value
-
-    def before_update(self, coefs):
-        """The optimiser steps in ``V``, the weights before the budget."""
-        if self.budget is not None:
-            self.budget.unscale(coefs)
-
-    def after_update(self, coefs):
-        if self.budget is not None:
-            self.budget.project(coefs, self.tracker)
-
-    def finish(self, coefs):
-        if self.budget is not None:
-            self.budget.enforce(coefs, self.tracker)
 
 
 def lipschitz_estimate(sigmas, c):
@@ -178,6 +118,8 @@ class LipschitzMargin:
     """
 
     def __init__(self, eps, kind, out_activation, activation, input_map=None):
+        if out_activation not in MARGIN_LINKS:
+            raise _unknown_link(out_activation)
         self.eps = float(eps)
         self.out_activation = out_activation
         self.kind = kind if out_activation == "softmax" else "global"
@@ -240,12 +182,17 @@ class LipschitzMargin:
             return 1.0 - 2.0 * Y
         if out == "identity":
             return np.where(Z >= Y, 1.0, -1.0).astype(Z.dtype)
-        # Poisson with log link: loss(z + a) - loss(z - a) =
-        # 2 (exp(z) sinh(a) - y a); the larger end is the worst case.
-        up = np.exp(Z) * np.sinh(radius) >= Y * radius
-        return np.where(up, 1.0, -1.0).astype(Z.dtype)
+        if out == "exp":
+            # Poisson with log link: loss(z + a) - loss(z - a) =
+            # 2 (exp(z) sinh(a) - y a); the larger end is the worst case.
+            up = np.exp(Z) * np.sinh(radius) >= Y * radius
+            return np.where(up, 1.0, -1.0).astype(Z.dtype)
+        raise _unknown_link(out)
 
     def _pairwise(self, Z, Y, sw, s, delta, coefs, tracker):
+        """GloRo's loss: the logits plus the bottom logit
+        ``max_{i != y} (f_i + eps K_yi)``; ``delta`` receives dloss/dZ (the
+        bottom logit's share added to its rival's column)."""
         n, k = Z.shape
         m = len(coefs)
         W = coefs[-1]

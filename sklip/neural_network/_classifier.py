@@ -153,11 +153,8 @@ True
         self.margin_kind = margin_kind
 
     def _validate_input(self, X, y, incremental, reset, classes=None):
-        """Validate ``X, y``; fix or check ``classes_``; return ``(X, Y, strata)``.
-
-        ``Y`` is the label-binarized target and ``strata`` the labels the
-        validation split is stratified by (None for multilabel ``y``).
-        """
+        """Validated X, the label-indicator targets and the stratification
+        labels (see ``BaseLipschitzMLP._validate_input``)."""
         X, y = validate_data(
             self,
             X,
@@ -223,14 +220,19 @@ True
             return "softmax"
         return "logistic"
 
-    def _proba_from_raw(self, Z):
-        if self.out_activation_ == "softmax":
+    def _proba_from_raw(self, Z, out_activation=None):
+        """Probabilities from raw outputs (through ``out_activation_``)."""
+        if out_activation is None:
+            out_activation = self.out_activation_
+        if out_activation == "softmax":
             return softmax(Z, axis=1)
         return expit(Z)
 
-    def _score_raw(self, network, X, Y, sample_weight):
+    def _score_raw(self, network, X, Y, sample_weight, out_activation):
+        """Accuracy of ``network`` (with output link ``out_activation``) on
+        validated data and encoded targets: the early-stopping score."""
         y_true = self._label_binarizer.inverse_transform(Y)
-        proba = self._proba_from_raw(network.forward(X))
+        proba = self._proba_from_raw(network.forward(X), out_activation)
         if proba.shape[1] == 1:
             proba = proba.ravel()
         y_pred = self._label_binarizer.inverse_transform(proba)

@@ -1,4 +1,10 @@
-"""Parameter and attribute documentation shared by both estimators."""
+"""Parameter and attribute documentation shared by both estimators.
+
+The ``penalty`` entry lists the registry ``PENALTIES`` (with each class's
+``description``), so a new penalty documents itself.
+"""
+
+from ._objective import PENALTIES
 
 PENALTY_PARAGRAPH = """\
 The penalty controls the network's Lipschitz constant.  For a ReLU network,
@@ -44,9 +50,10 @@ alpha : float, default=0.0001
     Strength lambda of the penalty, divided by the sample-weight sum of the
     mini-batch as in scikit-learn. Ignored when ``penalty="none"``.
 
-penalty : {'spectral', 'frobenius', 'none'}, default='spectral'
-    Weight penalty: the squared spectral norm of each layer, scikit-learn's
-    squared Frobenius norm (L2), or none.
+penalty : {PENALTY_CHOICES}, default='spectral'
+    Weight penalty:
+
+PENALTY_LIST
 
 n_power_iterations : int, default=1
     Power-iteration steps per update used to estimate each layer's top
@@ -146,6 +153,17 @@ max_lipschitz : float or None, default=None
     method="spectral") <= max_lipschitz`` (of the whole
     :class:`sklip.pipeline.Pipeline` when the model is fitted inside one).
     None disables the budget."""
+
+PARAMETERS = PARAMETERS.replace(
+    "{PENALTY_CHOICES}", "{" + ", ".join(repr(name) for name in PENALTIES) + "}"
+).replace(
+    "PENALTY_LIST",
+    "\n".join(
+        f"    - ``{name!r}``: {penalty.description}"
+        + (";" if k < len(PENALTIES) - 1 else ".")
+        for k, (name, penalty) in enumerate(PENALTIES.items())
+    ),
+)
 
 MARGIN_KIND = """\
 margin_kind : {'pairwise', 'global'}, default='pairwise'

@@ -45,23 +45,6 @@ except ImportError:  # scikit-learn < 1.9
     CALLBACKS_AVAILABLE = False
 
 
-class RecordingPenalty:
-    """Wraps a penalty and remembers the value it added to the last batch's
-    objective, so progress can report the penalty separately from the data
-    term whatever the penalty computes."""
-
-    def __init__(self, penalty):
-        self.penalty = penalty
-        self.last = 0.0
-
-    def __call__(self, *args, **kwargs):
-        self.last = value = self.penalty(*args, **kwargs)
-        return value
-
-    def __getattr__(self, name):
-        return getattr(self.penalty, name)
-
-
 class FitMonitor:
     """Verbose lines and callback hooks of one ``fit`` / ``partial_fit`` call.
 
@@ -117,14 +100,12 @@ class FitMonitor:
                 self._y = self._Y.ravel() if self._Y.shape[1] == 1 else self._Y
         return self._y
 
-    def _attributes(self, flat):
-        def attributes():
-            coefs, intercepts = flat.copies()
-            return {"coefs_": coefs, "intercepts_": intercepts}
+    def _attributes(self, state):
+        """The fitted attributes of ``state`` (a ``TrainingState``), as a
+        callable: callbacks that rebuild the model ask for them lazily."""
+        return state.fitted_attributes
 
-        return attributes
-
-    def step_begin(self, flat, name):
+    def step_begin(self, state, name):
         """Open the subtask of one epoch (``name="epoch"``) or iteration."""
         if self.ctx is None or not self.active:
             return
@@ -134,10 +115,10 @@ class FitMonitor:
             X=self.X,
             y=self._targets,
             metadata=self.metadata,
-            reconstruction_attributes=self._attributes(flat),
+            reconstruction_attributes=self._attributes(state),
         )
 
-    def step_end(self, flat, n_iter, loss, penalty, validation_score=None):
+    def step_end(self, state, n_iter, loss, penalty, validation_score=None):
         """Report one finished epoch/iteration; True if a callback asks to stop."""
         if not self.active:
             return False
@@ -157,10 +138,10 @@ class FitMonitor:
             X=self.X,
             y=self._targets,
             metadata=self.metadata,
-            reconstruction_attributes=self._attributes(flat),
+            reconstruction_attributes=self._attributes(state),
         )
 
-    def close(self, flat):
+    def close(self, state):
         """End a subtask that never ran (lbfgs) and the fit task itself."""
         if self.ctx is None:
             return
@@ -172,5 +153,5 @@ class FitMonitor:
             X=self.X,
             y=self._targets,
             metadata=self.metadata,
-            reconstruction_attributes=self._attributes(flat),
+            reconstruction_attributes=self._attributes(state),
         )

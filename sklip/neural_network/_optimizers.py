@@ -3,13 +3,70 @@
 Same update rules as scikit-learn's ``SGDOptimizer`` and ``AdamOptimizer``, but
 one vectorised pass over all parameters instead of a Python loop over layers,
 and no allocation per update (one scratch buffer is reused).
+
+Every optimizer derives from :class:`Optimizer` and is registered in
+:data:`OPTIMIZERS` under the ``solver`` name that selects it.
 """
+
+from abc import ABC, abstractmethod
 
 import numpy as np
 
 
-class SGD:
+class Optimizer(ABC):
+    """One stochastic update rule over a flat parameter vector.
+
+    Subclasses implement :meth:`update` and :meth:`from_estimator`, and name
+    in ``_moments`` the attributes holding per-parameter state (arrays of the
+    parameters' size, converted by :meth:`ensure_dtype`).
+
+    Parameters
+    ----------
+    n_params : int
+        Size of the parameter vector.
+    dtype : numpy dtype
+        The parameters' dtype (of the moments and the scratch buffer).
+    learning_rate_init : float
+        The initial step size.
+    """
+
+    _moments = ()
+
+    def __init__(self, n_params, dtype, learning_rate_init):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self._buf = np.empty(n_params, dtype=dtype)
+
+    @classmethod
+    @abstractmethod
+    def from_estimator(cls, estimator, n_params, dtype):
+        """The optimizer an estimator's parameters ask for."""
+
+    @abstractmethod
+    def update(self, params, grad):
+        """Apply one step to ``params`` in place."""
+
+    def ensure_dtype(self, dtype):
+        """Follow the parameters' dtype (a warm start on other data)."""
+        if self._buf.dtype != dtype:
+            for name in self._moments:
+                setattr(self, name, getattr(self, name).astype(dtype))
+            self._buf = np.empty(self._buf.size, dtype=dtype)
+
+    def iteration_ends(self, time_step):  # noqa: B027 - an optional hook
+        """Update the learning rate at the end of an epoch (default: keep it)."""
+
+    def trigger_stopping(self, msg, verbose):
+        """Return True to stop when progress stalls (default: always)."""
+        if verbose:
+            print(msg + " Stopping.")
+        return True
+
+
+class SGD(Optimizer):
     """SGD with (Nesterov) momentum and scikit-learn's learning-rate schedules."""
+
+    _moments = ("velocity",)
 
     def __init__(
         self,
@@ -21,14 +78,25 @@ class SGD:
         nesterov,
         power_t,
     ):
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
+        super().__init__(n_params, dtype, learning_rate_init)
         self.lr_schedule = lr_schedule
         self.momentum = momentum
         self.nesterov = nesterov
         self.power_t = power_t
         self.velocity = np.zeros(n_params, dtype=dtype)
-        self._buf = np.empty(n_params, dtype=dtype)
+
+    @classmethod
+    def from_estimator(cls, estimator, n_params, dtype):
+        """SGD with the estimator's rate, schedule and momentum."""
+        return cls(
+            n_params,
+            dtype,
+            estimator.learning_rate_init,
+            estimator.learning_rate,
+            estimator.momentum,
+            estimator.nesterovs_momentum,
+            estimator.power_t,
+        )
 
     def update(self, params, grad):
         """Apply one step to ``params`` in place."""
@@ -41,12 +109,6 @@ class SGD:
         else:
             params += self.velocity
 
-    def ensure_dtype(self, dtype):
-        """Follow the parameters' dtype (a warm start on other data)."""
-        if self.velocity.dtype != dtype:
-            self.velocity = self.velocity.astype(dtype)
-            self._buf = np.empty_like(self.velocity)
-
     def iteration_ends(self, time_step):
         """Update the learning rate at the end of an epoch."""
         if self.lr_schedule == "invscaling":
@@ -57,9 +119,7 @@ class SGD:
     def trigger_stopping(self, msg, verbose):
         """Return True to stop; the adaptive schedule divides the rate first."""
         if self.lr_schedule != "adaptive":
-            if verbose:
-                print(msg + " Stopping.")
-            return True
+            return super().trigger_stopping(msg, verbose)
         if self.learning_rate <= 1e-6:
             if verbose:
                 print(msg + " Learning rate too small. Stopping.")
@@ -70,7 +130,7 @@ class SGD:
         return False
 
 
-class Adam:
+class Adam(Optimizer):
     """Adam (Kingma & Ba, 2014) with bias-corrected step size.
 
     The moments are stored unnormalised, ``m / (1 - beta_1)`` and
@@ -80,16 +140,28 @@ class Adam:
     root, division), so every pass saved counts.
     """
 
+    _moments = ("m", "v")
+
     def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
+        super().__init__(n_params, dtype, learning_rate_init)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.t = 0
         self.m = np.zeros(n_params, dtype=dtype)
         self.v = np.zeros(n_params, dtype=dtype)
-        self._buf = np.empty(n_params, dtype=dtype)
+
+    @classmethod
+    def from_estimator(cls, estimator, n_params, dtype):
+        """Adam with the estimator's rate and moment parameters."""
+        return cls(
+            n_params,
+            dtype,
+            estimator.learning_rate_init,
+            estimator.beta_1,
+            estimator.beta_2,
+            estimator.epsilon,
+        )
 
     def update(self, params, grad):
         """Apply one step to ``params`` in place."""
@@ -113,17 +185,6 @@ class Adam:
         buf *= self.learning_rate * (1 - b1) / root
         params -= buf
 
-    def ensure_dtype(self, dtype):
-        """Follow the parameters' dtype (a warm start on other data)."""
-        if self.m.dtype != dtype:
-            self.m, self.v = self.m.astype(dtype), self.v.astype(dtype)
-            self._buf = np.empty_like(self.m)
 
-    def iteration_ends(self, time_step):
-        """Adam keeps its rate; nothing to do at the end of an epoch."""
-
-    def trigger_stopping(self, msg, verbose):
-        """Always stop when progress stalls."""
-        if verbose:
-            print(msg + " Stopping.")
-        return True
+# solver name -> optimizer class; the stochastic solvers are these.
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}

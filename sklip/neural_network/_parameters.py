@@ -33,7 +33,7 @@ class FlatParameters:
         self.network = Network(self.coefs, self.intercepts, activation)
 
     def _views(self, flat, shapes):
-        """Per-layer ``(coefs, intercepts)`` views into the flat array ``flat``."""
+        """Per-layer views of ``flat``: coefficient matrices, then intercepts."""
         coefs, intercepts = [], []
         start = 0
         for shape in shapes:

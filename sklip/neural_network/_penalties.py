@@ -11,9 +11,13 @@ in front of it (an :class:`~sklip._core.input_map.InputMap`, handed over by
 :class:`sklip.pipeline.Pipeline`), the first layer is penalised *as seen from
 the raw inputs*, ``A W_1``: then the penalty controls the same function that
 certified bounds and attacks measure. Without a map, ``A`` is the identity.
+
+Every penalty derives from :class:`Penalty`; the ``penalty`` parameter's
+choices are the registry :data:`sklip.neural_network._objective.PENALTIES`.
 """
 
 import math
+from abc import ABC, abstractmethod
 
 import numpy as np
 from scipy.sparse.linalg import svds
@@ -176,14 +180,70 @@ def converged_power_vectors(coefs, dtype, input_map=None):
     return vectors
 
 
-class NoPenalty:
+class Penalty(ABC):
+    """A weight penalty ``R``: the contract of every entry of ``PENALTIES``.
+
+    Each evaluation adds ``scale * dR/dW`` to the coefficient gradients and
+    returns ``scale * R(W)``, with ``scale = alpha / s`` (``s`` the
+    sample-weight sum of the mini-batch). A penalty that reads the tracked
+    top singular pairs says so with ``needs_tracker``; one that rides in the
+    training GEMMs returns itself from :attr:`rider` (see
+    :class:`SpectralPenalty`).
+
+    Attributes
+    ----------
+    description : str
+        One line for the ``penalty`` parameter's documentation.
+    penalises : bool
+        False when ``alpha`` has no effect (``"none"``).
+    needs_tracker : bool
+        Whether :meth:`build` needs a :class:`SpectralTracker`.
+    """
+
+    description = ""
+    penalises = True
+    needs_tracker = False
+
+    @classmethod
+    @abstractmethod
+    def build(cls, flat, tracker, input_map):
+        """The penalty of the parameters ``flat`` (a ``FlatParameters``).
+
+        ``tracker`` is the shared :class:`SpectralTracker` (None unless some
+        training term needs one), ``input_map`` the map in front of the first
+        layer (None: model units).
+        """
+
+    @abstractmethod
+    def __call__(self, coefs, coef_grads, scale, exact=False):
+        """Add ``scale * dR/dW`` to ``coef_grads``; return ``scale * R``.
+
+        ``exact`` asks for a deterministic value (lbfgs line searches).
+        """
+
+    @property
+    def rider(self):
+        """The object riding in the training GEMMs, or None (the default)."""
+        return None
+
+
+class NoPenalty(Penalty):
     """No regularisation; ``alpha`` is ignored."""
 
+    description = "no penalty (``alpha`` is ignored)"
+    penalises = False
+
+    @classmethod
+    def build(cls, flat, tracker, input_map):
+        """No penalty: nothing to build from."""
+        return cls()
+
     def __call__(self, coefs, coef_grads, scale, exact=False):
+        """Nothing to add: returns 0."""
         return 0.0
 
 
-class FrobeniusPenalty:
+class FrobeniusPenalty(Penalty):
     """``0.5 * alpha * sum_l ||W_l||_F^2 / s``: scikit-learn's L2 term.
 
     Works on the flat view of all coefficients, which precede the intercepts
@@ -200,6 +260,8 @@ class FrobeniusPenalty:
     input_map : InputMap or None
     """
 
+    description = "scikit-learn's squared Frobenius norm (L2) of each layer"
+
     def __init__(self, flat_coefs, flat_coef_grads, n_first=0, input_map=None):
         self.input_map = input_map
         # The first layer is handled apart when it is seen through a map.
@@ -209,7 +271,14 @@ class FrobeniusPenalty:
         self._buf = np.empty_like(self.flat_coefs)
         self._gram = None if input_map is None else input_map.gram()
 
+    @classmethod
+    def build(cls, flat, tracker, input_map):
+        """The L2 term over the flat coefficients of ``flat``."""
+        return cls(flat.flat_coefs, flat.flat_coef_grads, flat.coefs[0].size, input_map)
+
     def __call__(self, coefs, coef_grads, scale, exact=False):
+        """Add ``scale * W`` (``scale * A^T A W_1``) to the gradients; return
+        ``0.5 * scale * sum_l ||W_l||_F^2``."""
         w = self.flat_coefs
         self.flat_coef_grads += np.multiply(w, scale, out=self._buf)
         value = float(w @ w)
@@ -306,7 +375,7 @@ class SpectralTracker:
         G += buf
 
 
-class SpectralPenalty:
+class SpectralPenalty(Penalty):
     """``0.5 * alpha * sum_l sigma_max(W_l)^2 / s`` (Yoshida & Miyato, 2017).
 
     The gradient of ``0.5 * sigma^2`` is ``sigma * u v^T`` for the top singular
@@ -343,10 +412,18 @@ class SpectralPenalty:
     tracker : SpectralTracker
     """
 
+    description = "the squared spectral norm of each layer"
+    needs_tracker = True
+
     def __init__(self, tracker):
         self.tracker = tracker
         self._x_row = False
         self._riding = False
+
+    @classmethod
+    def build(cls, flat, tracker, input_map):
+        """The spectral penalty of the pairs ``tracker`` holds."""
+        return cls(tracker)
 
     @property
     def rider(self):
@@ -400,6 +477,8 @@ class SpectralPenalty:
         row[...] = self.tracker.vectors[layer - 1][1]
 
     def __call__(self, coefs, coef_grads, scale, exact=False):
+        """Add ``scale * sigma_l u_l v_l^T`` to each layer's gradient (the
+        riding ones have it already); return ``0.5 * scale * sum sigma_l^2``."""
         tracker = self.tracker
         riding, self._riding = self._riding and not exact, False
         value = 0.0

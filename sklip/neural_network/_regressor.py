@@ -129,7 +129,8 @@ True
         )
 
     def _validate_input(self, X, y, incremental, reset, classes=None):
-        """Validate ``X, y``; return ``(X, Y, None)`` with ``Y`` 2-D (no strata)."""
+        """Validated X and 2-D targets; no stratification (see
+        ``BaseLipschitzMLP._validate_input``)."""
         X, y = validate_data(
             self,
             X,
@@ -153,11 +154,16 @@ True
     def _output_activation(self):
         return "exp" if self.loss == "poisson" else "identity"
 
-    def _predict_from_raw(self, Z):
-        return np.exp(Z) if self.out_activation_ == "exp" else Z
+    def _predict_from_raw(self, Z, out_activation=None):
+        """Predictions from raw outputs (through ``out_activation_``)."""
+        if out_activation is None:
+            out_activation = self.out_activation_
+        return np.exp(Z) if out_activation == "exp" else Z
 
-    def _score_raw(self, network, X, Y, sample_weight):
-        y_pred = self._predict_from_raw(network.forward(X))
+    def _score_raw(self, network, X, Y, sample_weight, out_activation):
+        """R^2 of ``network`` (with output link ``out_activation``) on
+        validated data: the early-stopping score."""
+        y_pred = self._predict_from_raw(network.forward(X), out_activation)
         if not np.isfinite(y_pred).all():
             return np.nan
         return r2_score(Y, y_pred, sample_weight=sample_weight)
