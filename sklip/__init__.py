@@ -12,7 +12,9 @@ The public API is re-exported here; each concept lives in its own subpackage:
   preprocessing to a sklip estimator, so the penalty acts in raw input units;
 - :func:`limit_blas_threads` and the worker cap (``set_worker_blas_threads``):
   BLAS thread control, applied by default inside parallel workers;
-- :mod:`sklip.distributed`: grid searches on a dask cluster.
+- :mod:`sklip.distributed`: grid searches on a dask cluster;
+- :func:`save` / :func:`load` (:mod:`sklip.persistence`): model files that
+  run no code when loaded (skops).
 """
 
 from . import pipeline as pipeline  # the submodule, not its names
@@ -24,6 +26,7 @@ from ._threads import (
 from .lipschitz import *  # noqa: F403
 from .lipschitz import __all__ as _lipschitz_all
 from .neural_network import LipschitzMLPClassifier, LipschitzMLPRegressor
+from .persistence import load, save
 from .robustness import *  # noqa: F403
 from .robustness import __all__ as _robustness_all
 
@@ -34,6 +37,8 @@ __all__ = [
     "LipschitzMLPRegressor",
     *_lipschitz_all,
     *_robustness_all,
+    "save",
+    "load",
     "get_worker_blas_threads",
     "limit_blas_threads",
     "set_worker_blas_threads",

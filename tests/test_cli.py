@@ -72,17 +72,24 @@ def test_search_classification_csv_report_and_saved_model(files):
         "--output",
         "report",
         "--save-model",
-        "model.joblib",
+        "model.skops",
         cwd=files,
     )
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     out = run.stdout
     assert "2 numeric, 1 categorical" in out and "classification" in out
-    assert "standard deviations of each feature" in out  # eps printed with its unit
+    assert "in training standard deviations" in out  # eps printed with its unit
+    assert "perturbed: 2 numeric (a, b); held fixed: color" in out
     # Progress on stderr: a line per penalty, a dot per scored fit.
     assert "penalty=spectral: 1 alpha(s) x 2 folds = 2 fits .. done in" in run.stderr
     report = pd.read_csv(files / "report" / "cv_results.csv")
+    baselines = report[report["candidate"].str.startswith("baseline: ")]
+    assert list(baselines["candidate"]) == [
+        "baseline: majority class",
+        "baseline: LogisticRegression",
+    ]
+    report = report.drop(baselines.index)
     for column in [
         "rank",
         "penalty",
@@ -110,20 +117,22 @@ def test_search_classification_csv_report_and_saved_model(files):
     for png in ("accuracy_vs_lipschitz.png", "robustness_curves.png"):
         _check_png(files / "report" / png)
 
-    import joblib
+    from sklip.persistence import load
 
-    model = joblib.load(files / "model.joblib")
+    bundle = load(files / "model.skops")
+    assert bundle["units"]["numeric"] == ["a", "b"]
+    assert bundle["units"]["categorical"] == ["color"]
+    assert bundle["target"] == "species" and bundle["task"] == "classification"
+    model = bundle["model"]
     frame = pd.read_csv(files / "cls.csv")
     assert set(model.predict(frame.drop(columns="species"))) <= {"yes", "no"}
 
     run = sklip(
         "evaluate",
         "--model",
-        "model.joblib",
+        "model.skops",
         "--data",
         "cls.csv",
-        "--target",
-        "species",
         cwd=files,
     )
     assert run.returncode == 0, run.stderr
@@ -140,14 +149,11 @@ def test_search_classification_csv_report_and_saved_model(files):
     bound = values["Lipschitz bound, auto"]
     assert values["Lipschitz bound, frobenius"] >= values["Lipschitz bound, spectral"]
     assert values["Lipschitz bound, spectral"] >= bound * (1 - 1e-3)
-    # Bounds over the numeric columns (the categorical one is held fixed) are
-    # at most the bound over every model input, which bounds the attained
-    # slope from above.
-    assert "perturbed: numeric features only" in run.stdout
-    every = values["Lipschitz bound, all model inputs"]
-    assert bound <= every * (1 + 1e-9)
-    lower = float(run.stdout.split("Lipschitz lower bound, all inputs")[1].split()[0])
-    assert 0 < lower <= every * (1 + 1e-3)
+    # The categorical column is held fixed; the attained slope over the
+    # numeric ones is below the certified bound over them.
+    assert "perturbed: a, b; held fixed: color" in run.stdout
+    lower = float(run.stdout.split("Lipschitz lower bound")[1].split()[0])
+    assert 0 < lower <= bound * (1 + 1e-3)
     assert (
         values["certified accuracy"]
         <= next(v for k, v in values.items() if k.startswith("robust accuracy"))
@@ -158,7 +164,7 @@ def test_search_classification_csv_report_and_saved_model(files):
     run = sklip(
         "evaluate",
         "--model",
-        "model.joblib",
+        "model.skops",
         "--data",
         "cls.csv",
         "--target",
@@ -170,7 +176,7 @@ def test_search_classification_csv_report_and_saved_model(files):
         cwd=files,
     )
     assert run.returncode == 0, run.stderr
-    assert "eps = 0 (L2, raw input units)" in run.stdout
+    assert "eps = 0 (L2 over the numeric features, in the CSV's own units" in run.stdout
     robust = float(
         next(
             line.split()[-1]
@@ -197,13 +203,14 @@ def test_search_regression_semicolon_csv(files):
         "reg-report",
         "--quiet",
         "--save-model",
-        "reg.joblib",
+        "reg.skops",
         cwd=files,
     )
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""  # --quiet
     assert "regression" in run.stdout and "R^2" in run.stdout
     report = pd.read_csv(files / "reg-report" / "cv_results.csv")
+    assert "baseline: RidgeCV" in set(report["candidate"])
     assert {"mean_r2", "mean_robust_r2", "mean_lipschitz_bound"} <= set(report.columns)
     assert np.all(report["mean_robust_r2"] <= report["mean_r2"] + 1e-12)
     _check_png(files / "reg-report" / "robustness_curves.png")
@@ -211,7 +218,7 @@ def test_search_regression_semicolon_csv(files):
     run = sklip(
         "evaluate",
         "--model",
-        "reg.joblib",
+        "reg.skops",
         "--data",
         "reg.csv",
         "--sep",
@@ -229,7 +236,8 @@ def test_search_regression_semicolon_csv(files):
     r2, robust = float(lines["R^2"]), float(robust)
     assert robust <= r2
     eps = float(run.stdout.split("eps = ")[1].split()[0])
-    deviation = float(lines["certified max output deviation"])
+    deviation = float(run.stdout.split("certified max output deviation")[1].split()[0])
+    assert "(y units)" in run.stdout
     assert deviation == pytest.approx(
         float(lines["Lipschitz bound, auto"]) * eps, rel=1e-3
     )
@@ -252,6 +260,7 @@ def test_demo_quick_and_bare_sklip(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "data: iris" in run.stdout
     report = pd.read_csv(tmp_path / "sklip-report" / "cv_results.csv")
+    report = report[~report["candidate"].str.startswith("baseline: ")]
     # Duplicate penalties are searched once: none 1 alpha, spectral alphas 1
     # and 10, each without and with certified training at the report's eps.
     assert sorted(report["penalty"]) == ["none"] * 2 + ["spectral"] * 4
@@ -357,7 +366,7 @@ BAD = {
     ),
     "not a model": (
         ["evaluate", "--model", "cls.csv", "--data", "cls.csv", "--target", "species"],
-        "cannot load",
+        "is not a sklip model file",
     ),
 }
 
@@ -389,18 +398,14 @@ def test_evaluate_a_scikit_learn_model(tmp_path):
     X.assign(target=y).to_csv(tmp_path / "iris.csv", index=False)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     joblib.dump(model.fit(X, y), tmp_path / "lr.joblib")
-    run = sklip(
-        "evaluate",
-        "--model",
-        "lr.joblib",
-        "--data",
-        "iris.csv",
-        "--target",
-        "target",
-        cwd=tmp_path,
-    )
+    common = ["--model", "lr.joblib", "--data", "iris.csv", "--target", "target"]
+    # A pickle runs code when loaded: refused unless the user trusts it.
+    run = sklip("evaluate", *common, cwd=tmp_path)
+    assert run.returncode == 2 and "--trust-pickle" in run.stderr
+    run = sklip("evaluate", *common, "--trust-pickle", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""  # no feature-name warnings
+    assert "std units of the evaluated file" in run.stdout
     lines = {
         " ".join(line.split()[:-1]): line.split()[-1]
         for line in run.stdout.splitlines()

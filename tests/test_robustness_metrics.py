@@ -158,7 +158,7 @@ def test_certified_samples_survive_strong_pgd(norm):
     attack (APGD-CE with restarts, APGD-T, Square Attack) at eps."""
     n_checked = 0
     for model, X, y in _networks():
-        radius = certified_radius(model, X)
+        radius = certified_radius(model, X, method="lipschitz")
         correct = model.predict(X) == y
         # Radii where some samples are certified, others not.
         for q in (0.25, 0.5, 0.75):
@@ -168,7 +168,9 @@ def test_certified_samples_survive_strong_pgd(norm):
             cert = correct & (
                 radius > eps * (np.sqrt(X.shape[1]) if norm == np.inf else 1)
             )
-            acc = certified_accuracy(model, X, y, eps=eps, norm=norm)
+            acc = certified_accuracy(
+                model, X, y, eps=eps, norm=norm, method="lipschitz"
+            )
             assert acc == pytest.approx(cert.mean())
             X_adv = perturb(
                 model, X, y, eps=eps, norm=norm, n_iter=30, n_restarts=2, random_state=0
@@ -246,9 +248,11 @@ def test_certified_accuracy_boundary_is_strict():
     r = certified_radius(model, X)
     i = int(np.argmax(np.where(model.predict(X) == y, r, -1)))
     Xi, yi = X[i : i + 1], y[i : i + 1]
-    ri = certified_radius(model, Xi)[0]  # same BLAS call as below
-    assert certified_accuracy(model, Xi, yi, eps=ri) == 0.0
-    assert certified_accuracy(model, Xi, yi, eps=np.nextafter(ri, 0)) == 1.0
+    # The Lipschitz radius is a supremum: certified below it, not at it.
+    ri = certified_radius(model, Xi, method="lipschitz")[0]  # same BLAS call
+    lip = {"method": "lipschitz"}
+    assert certified_accuracy(model, Xi, yi, eps=ri, **lip) == 0.0
+    assert certified_accuracy(model, Xi, yi, eps=np.nextafter(ri, 0), **lip) == 1.0
     # eps=0 is clean accuracy (no ties in continuous data).
     assert certified_accuracy(model, X, y, eps=0.0) == model.score(X, y)
     # Array eps is non-increasing; Linf certification is no easier than L2.

@@ -228,3 +228,24 @@ def test_needs_y():
     X, _ = blobs(2)
     with pytest.raises(ValueError, match="needs y"):
         make_robustness_scorer(eps=0.1)(logreg(), X)
+
+
+def test_default_metric_follows_the_task():
+    """metric="auto": robust R^2 on a regressor (not a NaN from
+    robust_accuracy refusing it), robust accuracy on a classifier."""
+    from sklearn.datasets import make_classification, make_regression
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    from sklip.robustness import robust_accuracy, robust_r2
+
+    X, y = make_regression(n_samples=60, n_features=3, noise=5.0, random_state=0)
+    reg = Ridge().fit(X, y)
+    scorer = make_robustness_scorer(eps=0.3)
+    assert scorer(reg, X, y) == pytest.approx(
+        robust_r2(reg, X, y, eps=0.3, random_state=0)
+    )
+    Xc, yc = make_classification(n_samples=60, random_state=0)
+    clf = LogisticRegression().fit(Xc, yc)
+    assert scorer(clf, Xc, yc) == pytest.approx(
+        robust_accuracy(clf, Xc, yc, eps=0.3, random_state=0)
+    )

@@ -38,6 +38,7 @@ from .input_map import InputMap
 from .network import Network
 from .step_maps import input_map_of
 from .steps import SUPPORTED_STEP_NAMES, is_passthrough
+from .target import fold_output, inner_regressor, is_target_transformer, output_map
 
 # Linear models whose raw output is ``X @ coef_.T + intercept_`` (the decision
 # function of the classifiers, the prediction of the regressors).
@@ -80,16 +81,41 @@ def _is_mlp(estimator):
 
 
 def _leaves(estimator, prefix=""):
-    """All steps of (nested) pipelines in order, as ``(full_name, step)``."""
+    """All steps of (nested) pipelines in order, as ``(full_name, step)``; a
+    final ``TransformedTargetRegressor`` is opened to its fitted regressor
+    (its target map is :func:`_target_map`)."""
+    if is_target_transformer(estimator) and hasattr(estimator, "regressor_"):
+        name, inner = inner_regressor(prefix or "TransformedTargetRegressor", estimator)
+        return _leaves(
+            inner, prefix=f"{name}__" if isinstance(inner, Pipeline) else name
+        )
     if not isinstance(estimator, Pipeline):
         return [(prefix or type(estimator).__name__, estimator)]
     leaves = []
-    for name, step in estimator.steps:
-        if isinstance(step, Pipeline):
+    for i, (name, step) in enumerate(estimator.steps):
+        last = i == len(estimator.steps) - 1
+        if isinstance(step, Pipeline) or (last and is_target_transformer(step)):
             leaves.extend(_leaves(step, prefix=f"{prefix}{name}__"))
         else:
             leaves.append((f"{prefix}{name}", step))
     return leaves
+
+
+def _target_map(estimator, prefix=""):
+    """``(a, c)`` of the (last) ``TransformedTargetRegressor`` of
+    ``estimator``, its prediction being ``y = z * a + c``; None without one."""
+    if is_target_transformer(estimator) and hasattr(estimator, "transformer_"):
+        name = prefix or "TransformedTargetRegressor"
+        a, c = output_map(name, estimator)
+        _, inner = inner_regressor(name, estimator)
+        nested = _target_map(inner, prefix=f"{name}__regressor_")
+        if nested is not None:  # y = (z * a2 + c2) * a + c
+            a, c = nested[0] * a, nested[1] * a + c
+        return a, c
+    if isinstance(estimator, Pipeline):
+        name, last = estimator.steps[-1]
+        return _target_map(last, prefix=f"{prefix}{name}")
+    return None
 
 
 def _check_estimator(estimator):
@@ -144,6 +170,8 @@ def _raw_final_layers(name, model):
 
     A ``TypeError`` names any other model or an unsupported activation.
     """
+    if is_target_transformer(model):  # unfitted, else _leaves opened it
+        check_is_fitted(model, "regressor_")
     if _is_mlp(model):
         check_is_fitted(model, ("coefs_", "intercepts_"))
         if model.activation not in HIDDEN_ACTIVATIONS:
@@ -282,6 +310,11 @@ class ModelView:
         self.estimator = estimator
         self.steps = steps
         coefs, intercepts, activation = _final_layers(final_name, final)
+        target = _target_map(estimator)
+        if target is not None:
+            # Outputs in the target's units: the inverse target map folds
+            # into the last layer.
+            coefs, intercepts = fold_output(coefs, intercepts, *target)
         self.network = Network(coefs, intercepts, activation)
         if steps:
             self.input_map = input_map_of(steps)

@@ -5,6 +5,7 @@ import math
 import sys
 
 from ..neural_network._objective import PENALTIES
+from ..verification._methods import METHOD_NAMES, METHODS
 
 
 class CLIError(Exception):
@@ -77,6 +78,25 @@ def n_jobs(text):
 def cv_folds(text):
     value = _number(int, minimum=2)(text)
     return value
+
+
+def separator(text):
+    """A one-character column separator (``\\t`` and friends unescaped)."""
+    value = text.encode().decode("unicode_escape") if "\\" in text else text
+    if len(value) != 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a single character (e.g. ',' ';' '\\t'), got {text!r}"
+        )
+    if value in '"\r\n':
+        raise argparse.ArgumentTypeError(f"cannot be a quote or newline, got {text!r}")
+    return value
+
+
+def decimal_mark(text):
+    """``.`` or ``,``."""
+    if text not in (".", ","):
+        raise argparse.ArgumentTypeError(f"must be '.' or ',', got {text!r}")
+    return text
 
 
 def unique(values):
@@ -175,7 +195,7 @@ def add_model_options(parser, *, quick_note):
     grid.add_argument("--quick", action="store_true", help=quick_note)
 
 
-def add_data_options(parser, *, with_features=True):
+def add_data_options(parser, *, with_features=True, target_required=True):
     """``--data``, ``--target``, ``--sep`` (and ``--features``): a CSV to read."""
     data = parser.add_argument_group("data")
     data.add_argument(
@@ -186,11 +206,25 @@ def add_data_options(parser, *, with_features=True):
     )
     data.add_argument(
         "--target",
-        required=True,
+        required=target_required,
         metavar="COLUMN",
-        help="name of the target column (required)",
+        help="name of the target column (required)"
+        if target_required
+        else "name of the target column; default: the one saved with the model",
     )
-    data.add_argument("--sep", default=",", help="column separator, e.g. ';' or '\\t'")
+    data.add_argument(
+        "--sep",
+        type=separator,
+        default=",",
+        help="column separator, one character, e.g. ';' or '\\t'",
+    )
+    data.add_argument(
+        "--decimal",
+        type=decimal_mark,
+        default=".",
+        help="decimal mark of the numbers ('.' or ','; with ',' the separator "
+        "is usually ';')",
+    )
     if not with_features:
         return
     data.add_argument(
@@ -198,28 +232,55 @@ def add_data_options(parser, *, with_features=True):
         nargs="+",
         default=None,
         metavar="COLUMN",
-        help="feature columns; default: every column but the target",
+        help="feature columns; default: every column but the target, except "
+        "those that look like ids, free text, dates or numbers with a decimal "
+        "comma (dropped with a warning naming them)",
+    )
+    data.add_argument(
+        "--categorical",
+        nargs="+",
+        default=[],
+        metavar="COLUMN",
+        help="columns to treat as categorical whatever their values (e.g. "
+        "integer-coded answers), held fixed by every perturbation; default: "
+        "the non-numeric ones",
     )
 
 
-def add_eps_options(parser):
+def add_eps_options(parser, *, saved=False):
+    """``--eps`` and ``--eps-units`` (defaults: the saved ones when ``saved``)."""
     robust = parser.add_argument_group("perturbations")
+    default = (
+        "the eps the model was selected at (in other --eps-units: the default "
+        "rule below on the saved training statistics); "
+        if saved
+        else ""
+    )
     robust.add_argument(
         "--eps",
         type=non_negative_float,
         default=None,
-        help="L2 radius of the perturbations, in --eps-units; default: "
-        "sklip.robustness.default_eps, 20%% of the root-mean-square distance "
-        "of the samples to their mean (0.2 * sqrt(n_features) in std units: "
-        "0.2 standard deviations per feature)",
+        help="L2 radius of the perturbations of the numeric features (categorical "
+        f"ones are held fixed), in --eps-units; default: {default}20%% of the "
+        "root-mean-square distance of the training rows to their mean over the "
+        "numeric features (sklip.robustness.default_eps): 0.2 * sqrt(n_numeric) "
+        "in std units, i.e. 0.2 training standard deviations per numeric feature",
     )
     robust.add_argument(
         "--eps-units",
         choices=["std", "raw"],
-        default="std",
+        default=None if saved else "std",
         help="units of eps, Lipschitz bounds and certificates: 'std' measures "
-        "each feature in its standard deviations (comparable across "
-        "features), 'raw' in the CSV's own units",
+        "each numeric feature in its training standard deviations (comparable "
+        "across features), 'raw' in the CSV's own units"
+        + ("; default: the units saved with the model" if saved else ""),
+    )
+    robust.add_argument(
+        "--certify-method",
+        choices=METHOD_NAMES,
+        default="auto",
+        help="certificate of 'certified accuracy' (see sklip.certify): "
+        + "; ".join(f"{m.name}: {m.summary}" for m in METHODS.values()),
     )
 
 

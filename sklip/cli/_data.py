@@ -33,14 +33,37 @@ def _looks_numeric(text):
     return True
 
 
-def read_csv(path, *, sep=","):
-    """A DataFrame from ``path``; a missing, empty or headerless file is an error."""
+def _check_row_lengths(path, sep):
+    """Every row has as many fields as the header; else name the first
+    line that does not (pandas pads short rows with missing values)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=sep)
+        header = next(reader, None)
+        if header is None:
+            return
+        for row in reader:
+            if row and len(row) != len(header):
+                raise CLIError(
+                    f"--data: line {reader.line_num} of {str(path)!r} has "
+                    f"{len(row)} field(s), the header has {len(header)}; fix the "
+                    f"row (is the separator {sep!r} right? --sep)"
+                )
+
+
+def read_csv(path, *, sep=",", decimal="."):
+    """A DataFrame from ``path``; a missing, empty or headerless file, or a
+    row with the wrong number of fields, is an error."""
     pd = _pandas()
     path = pathlib.Path(path)
     if not path.is_file():
         raise CLIError(f"--data: no such file: {str(path)!r}")
+    if decimal == sep:
+        raise CLIError(f"--decimal: {decimal!r} is also the separator (--sep)")
+    _check_row_lengths(path, sep)
     try:
-        frame = pd.read_csv(path, sep=sep, skipinitialspace=True)
+        frame = pd.read_csv(path, sep=sep, decimal=decimal, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise CLIError(f"--data: {str(path)!r} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -77,8 +100,18 @@ def _malformed_numbers(column):
     return None
 
 
-def split_columns(frame, *, target, features=None, path="--data"):
-    """``(X, y, numeric, categorical)``: the feature frame, target, and column kinds."""
+def split_columns(
+    frame, *, target, features=None, path="--data", categorical=(), warn=None
+):
+    """``(X, y, numeric, categorical)``: the feature frame, target, and column kinds.
+
+    Without ``features``, columns that are not features (ids, free text,
+    dates, decimal commas; :mod:`._hygiene`) are dropped and ``warn`` is
+    called with a sentence naming them. ``categorical`` columns are
+    categorical whatever their values (e.g. integer-coded answers).
+    """
+    from ._hygiene import describe, screen
+
     columns = [str(c) for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)
     if target not in columns:
@@ -86,8 +119,28 @@ def split_columns(frame, *, target, features=None, path="--data"):
             f"--target: no column {target!r} in {path}; columns are: "
             f"{', '.join(columns)}"
         )
+    forced = list(dict.fromkeys(categorical))
+    unknown = [c for c in forced if c not in columns or c == target]
+    if unknown:
+        raise CLIError(
+            f"--categorical: no feature column {unknown[0]!r} in {path}; columns "
+            f"are: {', '.join(columns)}"
+        )
     if features is None:
         features = [c for c in columns if c != target]
+        dropped = screen(frame, [c for c in features if c not in forced])
+        if dropped:
+            features = [c for c in features if c not in dropped]
+            if warn is not None:
+                warn(
+                    f"dropped column(s) that are not features: {describe(dropped)} "
+                    "(--features to choose the columns yourself)"
+                )
+            if not features:
+                raise CLIError(
+                    f"--data: no feature column left in {path} after dropping "
+                    f"{describe(dropped)}; pass --features"
+                )
     else:
         unknown = [c for c in features if c not in columns]
         if unknown:
@@ -100,6 +153,14 @@ def split_columns(frame, *, target, features=None, path="--data"):
         features = list(dict.fromkeys(features))
     X = frame[features]
     y = frame[target]
+    if y.dtype.kind == "O":
+        from ._hygiene import kind_of
+
+        if kind_of(y) == "decimal":
+            raise CLIError(
+                f"--target: column {target!r} holds numbers with a decimal comma "
+                f"(e.g. {y.dropna().iloc[0]!r}); pass --decimal ,"
+            )
     if y.isna().any():
         rows = np.flatnonzero(y.isna().to_numpy())
         raise CLIError(
@@ -111,6 +172,9 @@ def split_columns(frame, *, target, features=None, path="--data"):
         column = X[name]
         if column.isna().all():
             raise CLIError(f"--data: column {name!r} has no values")
+        if name in forced:
+            categorical.append(name)
+            continue
         if column.dtype.kind in "biuf":
             numeric.append(name)
             continue

@@ -3,10 +3,9 @@
 import csv
 import pathlib
 
-import numpy as np
-
 from ._args import CLIError
-from ._model import METRICS, View
+from ._model import METRICS
+from ._search import TOLERANCE
 
 _SHORT = {
     "accuracy": "acc",
@@ -16,41 +15,120 @@ _SHORT = {
     "robust_r2": "robust R^2",
     "certified_accuracy": "certified",
 }
+METRIC_NAMES = {"accuracy": "accuracy", "r2": "R^2"}
+
+
+def candidate_name(entry):
+    """``spectral (alpha=1)``, with the margin when there is one."""
+    margin = entry.get("lipschitz_margin", 0.0)
+    if entry["penalty"] == "none":
+        text = "none"
+    else:
+        text = f"{entry['penalty']} (alpha={entry['alpha']:g}"
+        text += f", margin={margin:.3g})" if margin else ")"
+    if entry["penalty"] == "none" and margin:
+        text += f" (margin={margin:.3g})"
+    return text
+
+
+def _list(names, limit=6):
+    names = list(names)
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
 def print_tables(result, out):
+    """The ranked CV table, baselines, selection and the held-out table."""
     task, main = result["task"], result["main"]
     metrics = METRICS[task]
-    unit = result["units"].label
+    units = result["units"]
+    out.write(f"eps = {result['eps']:.4g} ({units.label})\n")
+    out.write(f"perturbed: {len(units.numeric)} numeric ({_list(units.numeric)})")
+    if units.categorical:
+        out.write(f"; held fixed: {_list(units.categorical)}")
     out.write(
-        f"eps = {result['eps']:.4g} ({unit}); L bound: certified Lipschitz "
-        f"bound in the same units\n\n"
+        "\nL bound: certified Lipschitz bound over the perturbed features, same "
+        "units (output: "
+        + ("logits" if task == "classification" else "target units")
+        + ")\n\n"
     )
-    out.write(f"cross-validation, ranked by {main}:\n")
+    out.write(f"cross-validation, ranked by {METRIC_NAMES[main]}:\n")
     head = (
-        f"{'rank':>4s} {'penalty':10s} {'alpha':>7s} {'margin':>7s} "
+        f"{'rank':>4s} {'candidate':28s} "
         + " ".join(f"{_SHORT[m]:>10s}" for m in metrics)
-        + f" {'fit s':>6s}"
+        + f" {'fit s':>6s}  note"
     )
     out.write(head + "\n" + "-" * len(head) + "\n")
+    selected = result["selected"]
     for row in result["rows"]:
         cells = " ".join(_cell(m, row[f"mean_{m}"]) for m in metrics)
+        note = "collapsed" if row["collapsed"] else ""
+        if selected is not None and _same(row, selected["row"]):
+            note = "selected"
         out.write(
-            f"{row['rank']:4d} {row['penalty']:10s} {row['alpha']:7g} "
-            f"{row['lipschitz_margin']:7.3g} {cells} "
-            f"{row['mean_fit_time_s']:6.2f}\n"
+            f"{row['rank']:4d} {candidate_name(row):28s} {cells} "
+            f"{row['mean_fit_time_s']:6.2f}  {note}\n".rstrip()
+            + "\n"
         )
-    out.write("\nheld-out test set, best candidate of each penalty:\n")
-    head = f"{'penalty':10s} {'alpha':>7s} {'margin':>7s} " + " ".join(
-        f"{_SHORT[m]:>10s}" for m in metrics
-    )
+    for base in result["baselines"]:
+        cells = " ".join(_cell(m, base["cv"][m]) for m in metrics)
+        out.write(f"{'-':>4s} {'baseline: ' + base['name']:28s} {cells}\n")
+    out.write("\n" + result["rule"] + "\n")
+    if selected is None:
+        out.write(
+            f"selected: none; every candidate collapsed to the "
+            f"{result['baselines'][0]['name']} baseline (cv {METRIC_NAMES[main]} "
+            f"within {TOLERANCE:g} of it): try smaller --alphas\n"
+        )
+    else:
+        out.write(f"selected: {candidate_name(selected)}\n")
+        note = linear_note(result)
+        if note:
+            out.write(note + "\n")
+    out.write("\nheld-out test set: each penalty's pick and the baselines:\n")
+    head = f"{'candidate':33s} " + " ".join(f"{_SHORT[m]:>10s}" for m in metrics)
     out.write(head + "\n" + "-" * len(head) + "\n")
     for entry in result["best"]:
         cells = " ".join(_cell(m, entry["test"][m]) for m in metrics)
-        out.write(
-            f"{entry['penalty']:10s} {entry['alpha']:7g} "
-            f"{entry['lipschitz_margin']:7.3g} {cells}\n"
+        mark = " *" if entry is selected else ""
+        out.write(f"{candidate_name(entry) + mark:33s} {cells}\n")
+    for base in result["baselines"]:
+        cells = " ".join(_cell(m, base["test"][m]) for m in metrics)
+        out.write(f"{'baseline: ' + base['name']:33s} {cells}\n")
+    if selected is not None:
+        out.write("(* selected)\n")
+
+
+def linear_note(result):
+    """A sentence when the linear baseline is as good as the selected model
+    in cross-validation (score within the tolerance, at least as robust)."""
+    task, selected = result["task"], result["selected"]
+    main, robust = METRICS[task][0], METRICS[task][2]
+    linear = result["baselines"][1]
+    row = selected["row"]
+    if (
+        linear["cv"][main] >= row[f"mean_{main}"] - TOLERANCE
+        and linear["cv"][robust] >= row[f"mean_{robust}"] - TOLERANCE
+    ):
+        return (
+            f"note: the linear baseline ({linear['name']}) is as good as the "
+            f"selected candidate: cv {METRIC_NAMES[main]} "
+            f"{linear['cv'][main]:.3f} vs {row[f'mean_{main}']:.3f}, cv "
+            f"{_SHORT[robust]} {linear['cv'][robust]:.3f} vs "
+            f"{row[f'mean_{robust}']:.3f}; an MLP buys nothing on this table"
         )
+    if linear["cv"][main] > row[f"mean_{main}"] + TOLERANCE:
+        return (
+            f"note: the linear baseline ({linear['name']}) has the higher cv "
+            f"{METRIC_NAMES[main]} ({linear['cv'][main]:.3f} vs "
+            f"{row[f'mean_{main}']:.3f}; cv {_SHORT[robust]} "
+            f"{linear['cv'][robust]:.3f} vs {row[f'mean_{robust}']:.3f})"
+        )
+    return None
+
+
+def _same(row, other):
+    return all(row[k] == other[k] for k in ("penalty", "alpha", "lipschitz_margin"))
 
 
 def _cell(metric, value):
@@ -59,8 +137,10 @@ def _cell(metric, value):
     return f"{value:10.3f}"
 
 
-def write_report(result, directory, X_test, y_test, *, random_state, n_numeric=None):
+def write_report(result, directory, X_test, y_test, *, random_state, n_jobs=1):
     """cv_results.csv, accuracy_vs_lipschitz.png, robustness_curves.png."""
+    from ._plots import plot_curves, plot_tradeoff
+
     directory = pathlib.Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -69,34 +149,51 @@ def write_report(result, directory, X_test, y_test, *, random_state, n_numeric=N
             f"--output: cannot create {str(directory)!r}: {exc.strerror}"
         ) from None
     metrics = METRICS[result["task"]]
-    fields = ["rank", "penalty", "alpha", "lipschitz_margin"]
+    fields = ["rank", "candidate", "penalty", "alpha", "lipschitz_margin"]
     for m in metrics:
         fields += [f"mean_{m}", f"std_{m}"]
-    fields += ["mean_fit_time_s", "eps", "eps_units"]
+    fields += ["mean_fit_time_s", "collapsed", "selected", "eps", "eps_units"]
+    selected = result["selected"]
     with open(directory / "cv_results.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         for row in result["rows"]:
             writer.writerow(
                 {
-                    **{k: row[k] for k in fields[:-2]},
+                    **{k: row[k] for k in fields if k in row},
+                    "candidate": candidate_name(row),
+                    "selected": selected is not None and _same(row, selected["row"]),
                     "eps": result["eps"],
                     "eps_units": result["units"].kind,
                 }
             )
-    _plot_tradeoff(result, directory / "accuracy_vs_lipschitz.png")
-    _plot_curves(
+        for base in result["baselines"]:
+            writer.writerow(
+                {
+                    "rank": "",
+                    "candidate": f"baseline: {base['name']}",
+                    "penalty": "",
+                    **{f"mean_{m}": base["cv"][m] for m in metrics},
+                    "collapsed": "",
+                    "selected": False,
+                    "eps": result["eps"],
+                    "eps_units": result["units"].kind,
+                }
+            )
+    plot_tradeoff(result, directory / "accuracy_vs_lipschitz.png")
+    plot_curves(
         result,
         directory / "robustness_curves.png",
         X_test,
         y_test,
         random_state,
-        n_numeric,
+        n_jobs=n_jobs,
     )
     return directory
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, or a clear error."""
     try:
         import matplotlib
     except ImportError:
@@ -108,88 +205,3 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _plot_tradeoff(result, path):
-    plt = _pyplot()
-    main = result["main"]
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    colors = {}
-    groups = dict.fromkeys(
-        (r["penalty"], r["lipschitz_margin"]) for r in result["rows"]
-    )
-    for penalty, margin in groups:
-        rows = sorted(
-            (
-                r
-                for r in result["rows"]
-                if (r["penalty"], r["lipschitz_margin"]) == (penalty, margin)
-            ),
-            key=lambda r: r["alpha"],
-        )
-        x = [r["mean_lipschitz_bound"] for r in rows]
-        y = [r[f"mean_{main}"] for r in rows]
-        # One colour per penalty; certified training (a margin) dashed.
-        (line,) = ax.plot(
-            x,
-            y,
-            "o--" if margin else "o-",
-            color=colors.get(penalty),
-            label=f"{penalty}, margin {margin:.3g}" if margin else penalty,
-        )
-        colors[penalty] = line.get_color()
-        for r, xi, yi in zip(rows, x, y):
-            if penalty != "none":
-                ax.annotate(
-                    f"{r['alpha']:g}",
-                    (xi, yi),
-                    textcoords="offset points",
-                    xytext=(3, 3),
-                    fontsize=7,
-                )
-    ax.set_xscale("log")
-    # Minor-tick labels of a short log axis overlap; the major ones suffice.
-    from matplotlib.ticker import NullFormatter
-
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(f"certified Lipschitz bound ({result['units'].label})")
-    ax.set_ylabel(f"cross-validated {main}")
-    ax.set_title("accuracy against certified Lipschitz bound (labels: alpha)")
-    ax.legend(title="penalty")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def _plot_curves(result, path, X_test, y_test, random_state, n_numeric):
-    plt = _pyplot()
-    from ..robustness import RobustnessCurveDisplay
-
-    classifier = result["task"] == "classification"
-    attacks = ("noise", "pgd", "certified") if classifier else ("noise", "pgd")
-    grid = np.linspace(0.0, 2.0 * result["eps"], 9)
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for entry in result["best"]:
-        view = View(entry["model"], result["units"], n_numeric)
-        RobustnessCurveDisplay.from_estimator(
-            view.network,
-            view.inputs(X_test),
-            np.asarray(y_test),
-            eps=grid,
-            attacks=attacks,
-            random_state=random_state,
-            ax=ax,
-            name=f"{entry['penalty']} (alpha={entry['alpha']:g}"
-            + (
-                f", margin={entry['lipschitz_margin']:.3g})"
-                if entry["lipschitz_margin"]
-                else ")"
-            ),
-        )
-    ax.axvline(result["eps"], color="0.6", linewidth=0.8)
-    ax.set_xlabel(f"eps ({result['units'].label})")
-    ax.set_title("held-out test set: attack (upper) and certified (lower) curves")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

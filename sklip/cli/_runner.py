@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ._args import CLIError, unique
-from ._report import _pyplot, print_tables, write_report
-from ._search import Log, best_overall, run_search
+from ._report import print_tables, pyplot, write_report
+from ._search import Log, run_search
 
 FULL = {
     "alphas": [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
@@ -78,10 +78,15 @@ def fits_on(args, log):
         client.close()
 
 
-def run_and_report(X, y, *, task, encoder, n_numeric, args, title, out):
+def run_and_report(X, y, *, task, encoder, numeric, categorical, args, title, out):
+    """Split, search, print the tables and write the report directory.
+
+    ``X`` is the feature frame, numeric columns first (``numeric``), then
+    the ``categorical`` ones, which are held fixed by every perturbation.
+    """
     fill_defaults(args)
     if args.output:
-        _pyplot()  # fail before the search, not after it
+        pyplot()  # fail before the search, not after it
     log = Log(args.quiet)
     # A wrong --scheduler fails before anything is printed or computed.
     with fits_on(args, log):
@@ -90,17 +95,19 @@ def run_and_report(X, y, *, task, encoder, n_numeric, args, title, out):
             y,
             task=task,
             encoder=encoder,
-            n_numeric=n_numeric,
+            numeric=numeric,
+            categorical=categorical,
             args=args,
             title=title,
             out=out,
             log=log,
         )
-    result["best_overall"] = best_overall(result)
     return result
 
 
-def _search_and_report(X, y, *, task, encoder, n_numeric, args, title, out, log):
+def _search_and_report(
+    X, y, *, task, encoder, numeric, categorical, args, title, out, log
+):
     stratify = y if task == "classification" else None
     X_train, X_test, y_train, y_test = train_test_split(
         X,
@@ -117,10 +124,12 @@ def _search_and_report(X, y, *, task, encoder, n_numeric, args, title, out, log)
         y_test,
         task=task,
         encoder=encoder,
-        n_numeric=n_numeric,
+        units=(args.eps_units, numeric, categorical),
         args=args,
         log=log,
     )
+    result["test_index"] = getattr(X_test, "index", None)
+    result["target"] = getattr(args, "target", None)
     out.write(title + "\n")
     print_tables(result, out)
     if args.output:
@@ -130,7 +139,7 @@ def _search_and_report(X, y, *, task, encoder, n_numeric, args, title, out, log)
             X_test,
             np.asarray(y_test),
             random_state=args.random_state,
-            n_numeric=n_numeric,
+            n_jobs=1 if args.scheduler is not None else args.n_jobs,
         )
         out.write(
             f"\nreport: {directory}/ (cv_results.csv, accuracy_vs_lipschitz.png, "

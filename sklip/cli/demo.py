@@ -37,18 +37,20 @@ def add_parser(subparsers):
 def load(name):
     from sklearn import datasets
 
-    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
-    return X, y
+    data = getattr(datasets, f"load_{name}")()
+    return data.data, data.target, [str(n) for n in data.feature_names]
 
 
 def run(args, out=sys.stdout):
-    X, y = load(args.data)
+    # All-numeric, no missing cells: arrays, no encoder, every column moves.
+    X, y, numeric = load(args.data)
     return run_and_report(
         X,
         y,
         task="classification",
         encoder="passthrough",
-        n_numeric=None,
+        numeric=numeric,
+        categorical=[],
         args=args,
         title=f"data: {args.data} ({X.shape[0]} rows, {X.shape[1]} features)",
         out=out,

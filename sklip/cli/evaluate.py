@@ -1,25 +1,26 @@
 """``sklip evaluate``: scores, Lipschitz bounds and robustness of a saved model."""
 
-import inspect
 import sys
 import warnings
 
 import numpy as np
-from sklearn.base import is_classifier, is_regressor
+from sklearn.base import is_classifier
 
 from ..lipschitz import lipschitz_lower_bound
-from ..robustness import robust_accuracy
 from ._args import CLIError, add_data_options, add_eps_options
 from ._data import as_text, read_csv, split_columns
-from ._model import SUPPORTS_FEATURES, View, encode, split
+from ._model import View
 from ._units import Units
 
 DESCRIPTION = """\
-Evaluate a model saved by 'sklip search --save-model' (or any fitted sklip or
-scikit-learn model sklip can bound, saved with joblib) on a CSV file: accuracy
-(R^2 for a regressor), every certified Lipschitz bound and the empirical lower
-bound, robust accuracy under the default L2 attack and certified accuracy. In std
-units the standard deviations are those of the evaluated file's features.
+Evaluate a model saved by 'sklip search --save-model' on a CSV file, measured
+as the search measured it: the same numeric features perturbed (categorical
+ones held fixed), the same units (std units are the TRAINING standard
+deviations saved with the model, not the evaluated file's) and, by default,
+the eps the model was selected at. Prints accuracy (R^2 for a regressor),
+every certified Lipschitz bound and the empirical lower bound, robust accuracy
+under the default L2 attack and certified accuracy (certified output deviation
+for a regressor).
 """
 
 BOUNDS = ("frobenius", "spectral", "combettes-pesquet", "auto")
@@ -32,11 +33,17 @@ def add_parser(subparsers):
     parser.add_argument(
         "--model",
         required=True,
-        metavar="FILE.joblib",
-        help="fitted model saved with joblib (required)",
+        metavar="FILE.skops",
+        help="model file written by 'sklip search --save-model' (required)",
     )
-    add_data_options(parser, with_features=False)
-    add_eps_options(parser)
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="also read an older joblib pickle (loading a pickle runs the code "
+        "in it: only for files you made yourself)",
+    )
+    add_data_options(parser, with_features=False, target_required=False)
+    add_eps_options(parser, saved=True)
     parser.add_argument(
         "--random-state", type=int, default=0, help="seed of the attacks"
     )
@@ -44,128 +51,140 @@ def add_parser(subparsers):
     return parser
 
 
-def load_model(path):
-    import pathlib
-
-    import joblib
-
-    if not pathlib.Path(path).is_file():
-        raise CLIError(f"--model: no such file: {path!r}")
-    try:
-        model = joblib.load(path)
-    except Exception as exc:  # unpickling can fail in many ways
-        raise CLIError(
-            f"--model: cannot load {path!r}: {type(exc).__name__}: {exc}"
-        ) from None
-    if not (is_classifier(model) or is_regressor(model)):
-        raise CLIError(
-            f"--model: {path!r} holds {type(model).__name__}, not a fitted "
-            "classifier or regressor"
-        )
-    return model
-
-
 def run(args, out=sys.stdout):
+    """Evaluate; returns 0."""
+    from ._modelfile import load_model
+
+    model, info = load_model(args.model, trust_pickle=args.trust_pickle)
     with warnings.catch_warnings():
         # Attacks and certificates see the model's inputs as arrays; a model
         # fitted on a DataFrame would warn about their missing column names.
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        return _run(args, out)
+        return _run(args, model, info, out)
 
 
-def _run(args, out):
-    model = load_model(args.model)
-    sep = args.sep.encode().decode("unicode_escape") if "\\" in args.sep else args.sep
-    frame = read_csv(args.data, sep=sep)
-    names = getattr(model, "feature_names_in_", None)
-    features = None if names is None else [str(n) for n in names]
-    if features is not None:
-        missing = [n for n in features if n not in map(str, frame.columns)]
+def _columns(model, info, frame, target, path):
+    """``(X, y, units)`` of the evaluated file, in the model's column order."""
+    columns = [str(c) for c in frame.columns]
+    if info is not None:
+        units = info["units"]
+        wanted = units.numeric + units.categorical
+    else:
+        names = getattr(model, "feature_names_in_", None)
+        wanted = None if names is None else [str(n) for n in names]
+    if wanted is not None:
+        missing = [n for n in wanted if n not in columns]
         if missing:
             raise CLIError(
-                f"--data: the model reads column {missing[0]!r}, which "
-                f"{args.data!r} lacks; columns are: "
-                f"{', '.join(map(str, frame.columns))}"
+                f"--data: {path} lacks the model's column(s) {', '.join(missing)}; "
+                f"the model reads {', '.join(wanted)}"
             )
+    forced = [] if info is None else info["units"].categorical
     X, y, numeric, categorical = split_columns(
-        frame, target=args.target, features=features, path=repr(args.data)
+        frame, target=target, features=wanted, path=path, categorical=forced
     )
-    encoder, _ = split(model)
-    if encoder is None:
-        X = X.to_numpy(dtype=float) if not categorical else X
-        if categorical:
-            raise CLIError(
-                f"--data: column {categorical[0]!r} is not numeric and the model "
-                "has no encoder"
-            )
-    else:
-        X = as_text(X, categorical)
-    classifier = is_classifier(model)
-    if classifier:
-        known = set(np.asarray(model.classes_).astype(str))
-        y = y.astype(str) if np.asarray(model.classes_).dtype.kind in "OUS" else y
+    if info is None:
+        # A bare model (an older pickle) carries no units: the evaluated
+        # file's own statistics stand in, and say so.
+        units = Units.fit("std", X, numeric, categorical)
+        X = X[numeric + categorical]
+        return as_text(X, categorical), y, units
+    wrong = [n for n in units.numeric if n in categorical]
+    if wrong:
+        raise CLIError(
+            f"--data: column(s) {', '.join(wrong)} of {path} are not numeric, but "
+            "the model was trained on them as numeric features"
+        )
+    return as_text(X[wanted], units.categorical), y, units
+
+
+def _target(model, info, y, target):
+    if is_classifier(model):
+        classes = np.asarray(model.classes_)
+        known = set(classes.astype(str))
+        y = y.astype(str) if classes.dtype.kind in "OUS" else y
         unknown = sorted(set(np.asarray(y).astype(str)) - known)
         if unknown:
             raise CLIError(
                 f"--target: label {unknown[0]!r} is not a class of the model "
                 f"({', '.join(sorted(known))})"
             )
+        return np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise CLIError(
+            f"--target: the model is a regressor but {target!r} is not numeric"
+        )
+    return np.asarray(y, dtype=float)
+
+
+def _run(args, model, info, out):
+    target = args.target or (info or {}).get("target")
+    if target is None:
+        raise CLIError("--target: required for a model file without a saved target")
+    frame = read_csv(args.data, sep=args.sep, decimal=args.decimal)
+    X, y, units = _columns(model, info, frame, target, repr(args.data))
+    y = _target(model, info, y, target)
+    kind = args.eps_units or (units.kind if info is not None else "std")
+    units = units.with_kind(kind)
+    if args.eps is not None:
+        eps, source = float(args.eps), "--eps"
+    elif info is not None and kind == info["units"].kind:
+        eps, source = info["eps"], "the eps the model was selected at"
     else:
-        if y.dtype.kind not in "biuf":
-            raise CLIError(
-                f"--target: the model is a regressor but {args.target!r} is not numeric"
-            )
-    try:
-        X_encoded = encode(model, X)
-    except ValueError as exc:
-        raise CLIError(f"--data: the model cannot read {args.data!r}: {exc}") from None
-    units = Units(args.eps_units, X_encoded)
-    eps = units.default_eps(X_encoded) if args.eps is None else float(args.eps)
-    view = View(model, units, len(numeric) if encoder is not None else None)
+        eps, source = units.default_eps(), "default_eps of the training statistics"
+    view = View(model, units)
     try:
         view.lipschitz_bound()
     except TypeError as exc:
         raise CLIError(f"--model: sklip cannot bound this model: {exc}") from None
-    y = np.asarray(y)
-    score = float(model.score(X, y))
-    Z = view.inputs(X)
+    classifier = is_classifier(model)
+    try:
+        score = float(model.score(X, y))
+    except ValueError as exc:
+        raise CLIError(f"--data: the model cannot read {args.data!r}: {exc}") from None
+    candidate = f", {info['candidate']}" if info and info.get("candidate") else ""
     out.write(
-        f"model: {args.model} ({type(split(model)[1]).__name__}); "
-        f"data: {args.data} ({len(y)} rows)\n"
+        f"model: {args.model} ({type(model).__name__}{candidate}); "
+        f"data: {args.data} ({len(y)} rows); target {target!r}\n"
     )
-    out.write(f"eps = {eps:.4g} ({units.label})\n")
-    if encoder is not None and len(numeric) < Z.shape[1]:
-        scope = (
-            "numeric features only"
-            if SUPPORTS_FEATURES
-            else "all model inputs, one-hot indicators included"
+    out.write(f"eps = {eps:.4g} ({units.label}; {source})\n")
+    if info is None:
+        out.write(
+            "units: std units of the evaluated file (the model file carries no "
+            "training statistics)\n"
         )
-        out.write(f"perturbed: {scope}\n")
+    held = f"; held fixed: {', '.join(units.categorical)}" if units.categorical else ""
+    out.write(f"perturbed: {', '.join(units.numeric)}{held}\n")
     out.write(f"{'accuracy' if classifier else 'R^2':34s} {score:.4f}\n")
     for method in BOUNDS:
         out.write(
             f"{'Lipschitz bound, ' + method:34s} {view.lipschitz_bound(method):.4g}\n"
         )
-    lower = lipschitz_lower_bound(view.network, Z, random_state=args.random_state)
-    if view.restricted:
-        # The lower bound moves every model input; compare it with the bound
-        # over every input, which the restricted bounds above need not reach.
-        upper = view.lipschitz_bound(all_inputs=True)
-        out.write(f"{'Lipschitz bound, all model inputs':34s} {upper:.4g}\n")
-        label = "Lipschitz lower bound, all inputs"
-    else:
-        label = "Lipschitz lower bound"
-    out.write(f"{label:34s} {lower:.4g}  (attained; the truth lies between)\n")
-    robust = float(view.robust(X, y, eps, args.random_state))
-    attack = inspect.signature(robust_accuracy).parameters["attack"].default
-    robust_name = f"robust {'accuracy' if classifier else 'R^2'} ({attack})"
-    out.write(f"{robust_name:34s} {robust:.4f}\n")
-    if classifier:
+    Z = view.inputs(X)
+    if hasattr(Z, "columns"):
+        # The ascent moves every numeric column: start it from complete rows.
+        Z = Z[~Z[units.numeric].isna().any(axis=1).to_numpy()]
+    if len(Z):
+        lower = lipschitz_lower_bound(
+            view.network, Z, random_state=args.random_state, features=view.features
+        )
         out.write(
-            f"{'certified accuracy':34s} {float(view.certified(X, y, eps)):.4f}\n"
+            f"{'Lipschitz lower bound':34s} {lower:.4g}  "
+            "(attained; the truth lies between)\n"
         )
     else:
+        out.write(f"{'Lipschitz lower bound':34s} n/a (no row without missing cells)\n")
+    robust = float(view.robust(X, y, eps, args.random_state))
+    name = f"robust {'accuracy' if classifier else 'R^2'} (attack auto)"
+    out.write(f"{name:34s} {robust:.4f}\n")
+    if classifier:
+        # The method is the --certify-method given (default "auto").
+        certified = float(view.certified(X, y, eps, args.certify_method))
+        out.write(f"{'certified accuracy':34s} {certified:.4f}\n")
+    else:
         # ||f(x + d) - f(x)|| <= L ||d||: the certified counterpart of robust R^2.
-        deviation = view.lipschitz_bound() * eps
-        out.write(f"{'certified max output deviation':34s} {deviation:.4g}\n")
+        out.write(
+            f"{'certified max output deviation':34s} "
+            f"{view.certified_deviation(eps):.4g}  ({target} units)\n"
+        )
     return 0

@@ -22,9 +22,15 @@ from ._runner import run_and_report
 DESCRIPTION = """\
 Cross-validated grid search over penalty x alpha on a CSV file with a header
 row. Numeric columns are imputed (median), text columns imputed (most
-frequent) and one-hot encoded; classification or regression is inferred from
-the target column (--task). Reports accuracy (R^2 for regression), certified
-Lipschitz bound, robust and certified accuracy, in the units of --eps-units.
+frequent) and one-hot encoded; ids, free text, dates and decimal-comma numbers
+are dropped with a warning (--features, --categorical, --decimal override).
+Classification or regression is inferred from the target column (--task);
+a regression target is standardised for training (results stay in its units).
+Only numeric features are perturbed, in --eps-units (std: training standard
+deviations). Reports accuracy (R^2), certified Lipschitz bound, robust and
+certified accuracy for every candidate and for two baselines (majority class /
+mean, LogisticRegression / RidgeCV) measured alike; flags collapsed candidates
+and prints the selection rule.
 """
 
 
@@ -49,22 +55,37 @@ def add_parser(subparsers):
     parser.add_argument(
         "--save-model",
         default=None,
-        metavar="FILE.joblib",
-        help="save the best model (whole pipeline, raw CSV columns in) with "
-        "joblib; default: not saved",
+        metavar="FILE.skops",
+        help="save the selected model (whole pipeline, raw CSV columns in) "
+        "with its units, eps, column kinds, target and task, as a skops file "
+        "(sklip.save: no code runs when it is loaded); default: not saved",
+    )
+    parser.add_argument(
+        "--save-test",
+        default=None,
+        metavar="FILE.csv",
+        help="write the held-out rows (every column, as read) to FILE.csv, to "
+        "check the report with 'sklip evaluate'; default: not written",
     )
     parser.set_defaults(run=run)
     return parser
 
 
 def load(args):
-    sep = args.sep.encode().decode("unicode_escape") if "\\" in args.sep else args.sep
-    frame = read_csv(args.data, sep=sep)
+    frame = read_csv(args.data, sep=args.sep, decimal=args.decimal)
+    args.frame = frame
     X, y, numeric, categorical = split_columns(
-        frame, target=args.target, features=args.features, path=repr(args.data)
+        frame,
+        target=args.target,
+        features=args.features,
+        path=repr(args.data),
+        categorical=args.categorical,
+        warn=lambda text: print(f"sklip search: warning: {text}", file=sys.stderr),
     )
     y, task = infer_task(y, args.task)
-    return as_text(X, categorical), y, numeric, categorical, task
+    # Numeric columns first: the units' input map keeps that order.
+    X = as_text(X[numeric + categorical], categorical)
+    return X, y, numeric, categorical, task
 
 
 def run(args, out=sys.stdout):
@@ -76,50 +97,62 @@ def run(args, out=sys.stdout):
 
         fill_defaults(args)
         check_class_counts(y, max(2, args.cv))
-    if args.save_model is not None:
+    for option, value in (
+        ("--save-model", args.save_model),
+        ("--save-test", args.save_test),
+    ):
+        if value is None:
+            continue
         import pathlib
 
-        parent = pathlib.Path(args.save_model).parent
-        if not args.save_model or not parent.is_dir():
+        if not value or not pathlib.Path(value).parent.is_dir():
             raise CLIError(
-                f"--save-model: {args.save_model!r} is not a file name in an "
-                "existing directory"
+                f"{option}: {value!r} is not a file name in an existing directory"
             )
     title = (
         f"data: {args.data} ({X.shape[0]} rows; {len(numeric)} numeric, "
         f"{len(categorical)} categorical feature(s)); target {args.target!r}: {task}"
     )
-    if categorical:
-        from ._model import SUPPORTS_FEATURES
-
-        title += (
-            "\nperturbed: numeric features only"
-            if SUPPORTS_FEATURES
-            else "\nperturbed: every model input, one-hot indicators included "
-            "(this sklip cannot restrict attacks to the numeric columns)"
-        )
     result = run_and_report(
         X,
         y,
         task=task,
         encoder=make_encoder(X, numeric, categorical),
-        n_numeric=len(numeric),
+        numeric=numeric,
+        categorical=categorical,
         args=args,
         title=title,
         out=out,
     )
-    if args.save_model:
-        import joblib
-
-        best = result["best_overall"]
+    if args.save_test:
+        rows = args.frame.loc[result["test_index"]]
         try:
-            joblib.dump(best["model"], args.save_model)
+            rows.to_csv(args.save_test, index=False, sep=args.sep, decimal=args.decimal)
         except OSError as exc:
             raise CLIError(
-                f"--save-model: cannot write {args.save_model!r}: {exc.strerror}"
+                f"--save-test: cannot write {args.save_test!r}: {exc.strerror}"
             ) from None
+        out.write(f"held-out rows written to {args.save_test}\n")
+    if args.save_model:
+        from ._modelfile import save_model
+        from ._report import candidate_name
+
+        best = result["selected"]
+        if best is None:
+            raise CLIError(
+                "--save-model: no model saved: every candidate collapsed to the "
+                "constant baseline"
+            )
+        save_model(
+            args.save_model,
+            best["model"],
+            task=task,
+            target=args.target,
+            units=result["units"],
+            eps=result["eps"],
+            candidate=candidate_name(best),
+        )
         out.write(
-            f"saved the best model (penalty={best['penalty']}, "
-            f"alpha={best['alpha']:g}) to {args.save_model}\n"
+            f"saved the selected model ({candidate_name(best)}) to {args.save_model}\n"
         )
     return result

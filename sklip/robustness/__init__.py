@@ -4,7 +4,10 @@
 - :func:`robust_accuracy`, :func:`prediction_stability`, :func:`robust_r2`,
   :func:`max_output_deviation`: scores under attack;
 - :func:`certified_radius`, :func:`certified_accuracy`,
-  :func:`certified_max_output_deviation`: guarantees from Lipschitz bounds;
+  :func:`certified_max_output_deviation`: guarantees (Lipschitz margin,
+  CROWN, alpha-CROWN, complete verification; ``method=``);
+- :func:`certify`: per-sample verdicts, the method that decided each and
+  counterexamples; certified output intervals of regressors;
 - :func:`make_robustness_scorer`: any of the above for model selection;
 - :class:`RobustnessCurveDisplay`: score against perturbation size;
 - :func:`default_eps`: the default radius every consumer shares.
@@ -30,9 +33,12 @@ from ._metrics import (
 )
 from ._scorer import make_robustness_scorer
 from ._units import default_eps
+from ._verify import CertifyResult, certify
 
 __all__ = [
+    "CertifyResult",
     "RobustnessCurveDisplay",
+    "certify",
     "certified_accuracy",
     "certified_max_output_deviation",
     "certified_radius",

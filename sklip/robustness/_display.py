@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from .._core.inputs import Inputs
+from ..verification._methods import check_method
 from ._certify import certified_accuracy
 from ._common import (
     BLACK_BOX,
@@ -80,7 +81,8 @@ class RobustnessCurveDisplay:
     See Also
     --------
     robust_accuracy : Accuracy under attack.
-    certified_accuracy : Accuracy certified by Lipschitz bounds.
+    certified_accuracy : Accuracy certified by the Lipschitz margin, CROWN,
+        alpha-CROWN or complete verification.
 
     Examples
     --------
@@ -173,6 +175,7 @@ class RobustnessCurveDisplay:
         random_state=0,
         sample_weight=None,
         features=None,
+        method="auto",
         ax=None,
         name=None,
         curve_kwargs=None,
@@ -213,7 +216,8 @@ class RobustnessCurveDisplay:
         n_queries : int, default=None
             Query budget of Square Attack; None: see :func:`perturb`.
         clip : tuple (low, high), default=None
-            Bounds the perturbed points must respect. See :func:`perturb`.
+            Bounds the perturbed points must respect (also those of the
+            certificate). See :func:`perturb`.
         random_state : int, RandomState, Generator or None, default=0
             Seed of the attacks' random draws. See :func:`perturb`.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -221,6 +225,10 @@ class RobustnessCurveDisplay:
         features : str, int, array-like of str, int or bool, default=None
             Columns perturbed and certified; the others are held fixed. See
             :func:`perturb`.
+        method : {"auto", "lipschitz", "crown", "alpha-crown", "complete"}, \
+                default="auto"
+            The certificate of the ``"certified"`` curve (see
+            :func:`certified_accuracy`); it honours ``clip``.
         ax : matplotlib Axes, default=None
             Axes to draw on; None: a new figure.
         name : str, default=None
@@ -234,6 +242,7 @@ class RobustnessCurveDisplay:
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
         norm = check_norm(norm)
+        method = check_method(method)
         if isinstance(attacks, str) or len(attacks) == 0:
             raise ValueError(
                 f"attacks must be a non-empty tuple of names; got {attacks!r}."
@@ -277,8 +286,11 @@ class RobustnessCurveDisplay:
                     y,
                     eps=eps,
                     norm=norm,
+                    method=method,
+                    clip=clip,
                     sample_weight=sample_weight,
                     features=features,
+                    random_state=random_state,
                 )
             elif classifier:
                 scores[attack] = robust_accuracy(

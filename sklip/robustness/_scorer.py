@@ -3,9 +3,11 @@
 import numbers
 
 import numpy as np
+from sklearn.base import is_classifier
 
 from .._scorer import BaseScorer
 from .._validation import check_count, check_seed
+from ..verification._methods import check_method
 from ._certify import certified_accuracy, certified_max_output_deviation
 from ._common import (
     DEFAULT_N_QUERIES,
@@ -72,6 +74,7 @@ class _RobustnessScorer(BaseScorer):
         n_targets=DEFAULT_N_TARGETS,
         n_queries=DEFAULT_N_QUERIES,
         features=None,
+        method=None,
     ):
         self.eps = eps
         self.metric = metric
@@ -85,15 +88,34 @@ class _RobustnessScorer(BaseScorer):
         self.clip = clip
         self.random_state = random_state
         self.features = features
+        self.method = method
+
+    def _metric_for(self, estimator):
+        if self.metric != "auto":
+            return self.metric
+        # The task's own metric: robust R^2 for a regressor, not a NaN from
+        # robust_accuracy refusing it.
+        return "robust_accuracy" if is_classifier(estimator) else "robust_r2"
 
     def _score(self, estimator, X, y=None, sample_weight=None):
-        """The metric (signed so that greater is better) of ``estimator`` on ``X``."""
-        func, sign, needs_y, attacks = _METRICS[self.metric]
+        """The metric at ``eps`` (negated where smaller is better)."""
+        metric = self._metric_for(estimator)
+        func, sign, needs_y, attacks = _METRICS[metric]
         if needs_y and y is None:
-            raise ValueError(f"metric={self.metric!r} needs y; got y=None.")
+            raise ValueError(f"metric={metric!r} needs y; got y=None.")
         features = getattr(self, "features", None)  # pickles of older versions
-        if self.metric == "certified_max_output_deviation":
-            return -func(estimator, eps=self.eps, norm=self.norm, features=features)
+        method = getattr(self, "method", None)
+        certified = {"clip": self.clip}
+        if method is not None:
+            certified["method"] = method
+        if metric == "certified_max_output_deviation":
+            bound = func(
+                estimator, X, eps=self.eps, norm=self.norm, features=features,
+                **certified,
+            )  # fmt: skip
+            if np.ndim(bound) and sample_weight is not None:
+                bound = bound[np.asarray(sample_weight) > 0]
+            return -float(np.max(bound, initial=0.0))
         args = (estimator, X, y) if needs_y else (estimator, X)
         kwargs = {
             "eps": self.eps,
@@ -115,16 +137,17 @@ class _RobustnessScorer(BaseScorer):
                 random_state=self.random_state,
             )
         else:
-            kwargs["norm"] = self.norm
+            kwargs.update(norm=self.norm, **certified)
         return sign * func(*args, **kwargs)
 
     def _repr_params(self):
         """The parameters shown in the scorer's repr (attack ones only if used)."""
         params = {"eps": self.eps, "metric": self.metric}
-        if _METRICS[self.metric][3]:
+        attacks = self.metric == "auto" or _METRICS[self.metric][3]
+        if attacks:
             params.update(attack=self.attack)
         params["norm"] = self.norm
-        if _METRICS[self.metric][3]:
+        if attacks:
             params.update(
                 n_iter=self.n_iter,
                 step_size=self.step_size,
@@ -136,13 +159,17 @@ class _RobustnessScorer(BaseScorer):
             )
         if getattr(self, "features", None) is not None:
             params["features"] = self.features
+        if getattr(self, "method", None) is not None:
+            params["method"] = self.method
+        if not _METRICS[self.metric][3] and self.clip is not None:
+            params["clip"] = self.clip
         return params
 
 
 def make_robustness_scorer(
     *,
     eps,
-    metric="robust_accuracy",
+    metric="auto",
     attack="auto",
     norm=2,
     n_iter=None,
@@ -153,6 +180,7 @@ def make_robustness_scorer(
     clip=None,
     random_state=0,
     features=None,
+    method=None,
 ):
     """Make a scorer from a robustness metric at radius ``eps``.
 
@@ -165,8 +193,10 @@ def make_robustness_scorer(
     ----------
     eps : float
         Radius of the perturbation ball, in raw input units.
-    metric : str, default="robust_accuracy"
-        One of ``"robust_accuracy"``, ``"prediction_stability"``,
+    metric : str, default="auto"
+        ``"auto"``: ``"robust_accuracy"`` for a classifier, ``"robust_r2"``
+        for a regressor (decided per scored estimator). Or one of
+        ``"robust_accuracy"``, ``"prediction_stability"``,
         ``"certified_accuracy"`` (classifiers), ``"robust_r2"``,
         ``"max_output_deviation"``, ``"certified_max_output_deviation"``
         (regressors).
@@ -199,6 +229,14 @@ def make_robustness_scorer(
         Columns perturbed and certified (names, indices or a boolean mask);
         the others are held fixed. None: every column but categorical ones.
         See :func:`perturb`.
+    method : {"auto", "lipschitz", "crown", "alpha-crown", "complete"}, \
+            default=None
+        The certificate of the certified metrics (see
+        :func:`certified_accuracy`; they also honour ``clip``). None: each
+        function's default, ``"auto"`` for ``"certified_accuracy"`` and the
+        global ``L * eps`` (``"lipschitz"``) for
+        ``"certified_max_output_deviation"``; any other method bounds the
+        deviation per sample and scores the largest.
 
     Returns
     -------
@@ -225,8 +263,10 @@ def make_robustness_scorer(
     >>> make_robustness_scorer(eps=0.5, metric="certified_accuracy")
     make_robustness_scorer(eps=0.5, metric='certified_accuracy', norm=2)
     """
-    if metric not in _METRICS:
-        raise ValueError(f"metric must be one of {sorted(_METRICS)}; got {metric!r}.")
+    if metric != "auto" and metric not in _METRICS:
+        raise ValueError(
+            f"metric must be 'auto' or one of {sorted(_METRICS)}; got {metric!r}."
+        )
     return _RobustnessScorer(
         eps=check_eps(eps),
         metric=metric,
@@ -240,6 +280,7 @@ def make_robustness_scorer(
         clip=clip,
         random_state=_seed(random_state),
         features=_freeze(features),
+        method=None if method is None else check_method(method),
     )
 
 

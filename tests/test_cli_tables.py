@@ -1,0 +1,303 @@
+"""The main job on real-looking tables (tests/data, made by make_tables.py).
+
+Each table is searched once (quick grid, the default model) and the saved
+model evaluated on the held-out rows the search wrote: the numbers must be the
+table's. Oracles: the library's own functions on the same rows, and
+scikit-learn's RidgeCV on the same split.
+"""
+
+import pathlib
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.test_cli import sklip
+
+pd = pytest.importorskip("pandas", reason="the CLI reads CSV with pandas (extra 'cli')")
+pytest.importorskip("matplotlib", reason="the CLI report plots (extra 'cli')")
+pytest.importorskip("skops", reason="model files are skops files (extra 'cli')")
+
+DATA = pathlib.Path(__file__).parent / "data"
+# The default model (64 hidden units, 200 epochs) on a small grid.
+GRID = ["--quick", "--n-jobs", "1", "--hidden", "64", "--max-iter", "200"]
+TABLES = {
+    "penguins": ["--data", "penguins.csv", "--target", "species"],
+    "cars": ["--data", "cars.csv", "--target", "mpg"],
+    # Raw units, a radius of 2 (years of age, points on the 1-5 answers,
+    # dollars of income): the library's own units, for the oracle below.
+    "survey": [
+        "--data",
+        "survey.csv",
+        "--target",
+        "satisfied",
+        "--eps-units",
+        "raw",
+        "--eps",
+        "2",
+    ],
+    "panel": [
+        "--data",
+        "panel.csv",
+        "--sep",
+        ";",
+        "--decimal",
+        ",",
+        "--target",
+        "consumption",
+    ],
+}
+READ = {"panel": {"sep": ";", "decimal": ","}}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tables")
+    for csv in DATA.glob("*.csv"):
+        shutil.copy(csv, path / csv.name)
+    return path
+
+
+@pytest.fixture(scope="module")
+def searched(workdir):
+    """``{table: (search run, evaluate run)}``, each search saving its
+    selected model and held-out rows, each evaluate reading those."""
+    runs = {}
+    for name, args in TABLES.items():
+        output = ["--output", f"{name}-report"] if name == "penguins" else []
+        search = sklip(
+            "search",
+            *args,
+            *GRID,
+            *(output or ["--output", ""]),
+            "--save-model",
+            f"{name}.skops",
+            "--save-test",
+            f"{name}-test.csv",
+            cwd=workdir,
+        )
+        assert search.returncode == 0, (name, search.stderr)
+        data = [a for a in args if a not in ("--eps-units", "raw", "--eps", "2")]
+        data[data.index("--data") + 1] = f"{name}-test.csv"
+        evaluate = sklip("evaluate", "--model", f"{name}.skops", *data, cwd=workdir)
+        assert evaluate.returncode == 0, (name, evaluate.stderr)
+        runs[name] = (search, evaluate)
+    return runs
+
+
+def _held_out_row(stdout, label):
+    """Numbers of the held-out table row that starts with ``label``."""
+    table = stdout.split("held-out test set")[1]
+    for line in table.splitlines():
+        if line.startswith(label):
+            return [
+                float(v) for v in re.findall(r"-?\d+\.\d+|-?\d+(?=\s|$)", line[33:])
+            ]
+    raise AssertionError(f"no row {label!r} in {table}")
+
+
+def _selected(stdout):
+    return stdout.split("selected: ")[1].splitlines()[0]
+
+
+def _evaluated(stdout):
+    values = {}
+    for line in stdout.splitlines():
+        match = re.match(r"^(\S.*?)\s{2,}(-?[\d.]+(?:e[+-]?\d+)?)\b", line)
+        if match:
+            values[match.group(1).strip()] = float(match.group(2))
+    return values
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_evaluate_reproduces_the_search_table(searched, name):
+    search, evaluate = searched[name]
+    out = search.stdout
+    assert "baseline: majority class" in out or "baseline: mean predictor" in out
+    assert "baseline: LogisticRegression" in out or "baseline: RidgeCV" in out
+    assert "selection: among candidates not collapsed" in out
+    selected = _selected(out)
+    row = _held_out_row(out, selected + " *")
+    values = _evaluated(evaluate.stdout)
+    regression = name in ("cars", "panel")
+    score = values["R^2" if regression else "accuracy"]
+    robust = next(v for k, v in values.items() if k.startswith("robust"))
+    assert score == pytest.approx(row[0], abs=6e-4)
+    assert values["Lipschitz bound, auto"] == pytest.approx(row[1], rel=1e-3)
+    assert robust == pytest.approx(row[2], abs=6e-4)
+    if not regression:
+        assert values["certified accuracy"] == pytest.approx(row[3], abs=6e-4)
+    # The eps of the search, not one recomputed on the 60 held-out rows.
+    eps = search.stdout.split("eps = ")[1].split()[0]
+    assert f"eps = {eps} (" in evaluate.stdout
+    assert "the eps the model was selected at" in evaluate.stdout
+
+
+def test_no_collapsed_candidate_is_selected(searched, workdir):
+    report = pd.read_csv(workdir / "penguins-report" / "cv_results.csv")
+    candidates = report[~report["candidate"].str.startswith("baseline: ")]
+    assert candidates["selected"].sum() == 1
+    assert not candidates.loc[candidates["selected"], "collapsed"].any()
+    majority = report.loc[
+        report["candidate"] == "baseline: majority class", "mean_accuracy"
+    ].item()
+    counts = pd.read_csv(workdir / "penguins.csv")["species"].value_counts()
+    assert majority == pytest.approx(counts.max() / counts.sum(), abs=0.03)
+    flagged = candidates["mean_accuracy"] <= majority + 0.01
+    assert list(candidates["collapsed"]) == list(flagged)
+
+
+def test_a_collapsed_grid_selects_nothing(workdir):
+    # A huge frobenius penalty flattens every candidate to the majority class.
+    run = sklip(
+        "search",
+        *TABLES["penguins"],
+        *GRID,
+        "--penalties",
+        "frobenius",
+        "--alphas",
+        "1e6",
+        "--output",
+        "",
+        cwd=workdir,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "collapsed" in run.stdout
+    assert "selected: none; every candidate collapsed" in run.stdout
+
+
+def test_table_equals_the_library_on_the_same_rows(searched, workdir):
+    """Survey, raw units: the evaluated robust accuracy is the library's
+    robust_accuracy(..., features=<numeric columns>) on the held-out rows."""
+    from sklip.persistence import load
+    from sklip.robustness import certified_accuracy, robust_accuracy
+
+    bundle = load(workdir / "survey.skops")
+    units = bundle["units"]
+    assert units["kind"] == "raw"
+    numeric, categorical = units["numeric"], units["categorical"]
+    assert "respondent_id" not in numeric + categorical  # dropped as an id
+    test = pd.read_csv(workdir / "survey-test.csv")
+    X = test[numeric + categorical]
+    y = test["satisfied"].to_numpy()
+    model, eps = bundle["model"], bundle["eps"]
+    robust = robust_accuracy(model, X, y, eps=eps, features=numeric, random_state=0)
+    certified = certified_accuracy(model, X, y, eps=eps, features=numeric)
+    values = _evaluated(searched["survey"][1].stdout)
+    assert 0 < robust < values["accuracy"]  # the radius moves some predictions
+    assert values["robust accuracy (attack auto)"] == pytest.approx(robust, abs=6e-5)
+    assert values["certified accuracy"] == pytest.approx(certified, abs=6e-5)
+    # Held fixed: the region is never perturbed.
+    assert categorical == ["region"]
+
+
+@pytest.mark.parametrize("name", ["cars", "panel"])
+def test_regression_trains_as_well_as_ridge(searched, workdir, name):
+    """Held-out R^2 of the selected MLP within 0.05 of scikit-learn's
+    RidgeCV fitted on the same rows (the search's training rows)."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklip.cli._data import make_encoder
+    from sklip.persistence import load
+
+    bundle = load(workdir / f"{name}.skops")
+    units = bundle["units"]
+    columns = units["numeric"] + units["categorical"]
+    frame = pd.read_csv(workdir / f"{name}.csv", **READ.get(name, {}))
+    test = pd.read_csv(workdir / f"{name}-test.csv", **READ.get(name, {}))
+    target = bundle["target"]
+    # The search's split: train_test_split of the table's rows, seed 0.
+    from sklearn.model_selection import train_test_split
+
+    train, held_out = train_test_split(frame, test_size=0.25, random_state=0)
+    pd.testing.assert_frame_equal(held_out.reset_index(drop=True), test)
+    ridge = make_pipeline(
+        make_encoder(frame, units["numeric"], units["categorical"]),
+        StandardScaler(),
+        RidgeCV(alphas=np.logspace(-3, 3, 13)),
+    ).fit(train[columns], train[target])
+    ridge_r2 = ridge.score(test[columns], test[target])
+    r2 = bundle["model"].score(test[columns], test[target])
+    assert r2 >= ridge_r2 - 0.05, (r2, ridge_r2)
+    # The report's own baseline row is that RidgeCV.
+    row = _held_out_row(searched[name][0].stdout, "baseline: RidgeCV")
+    assert row[0] == pytest.approx(ridge_r2, abs=6e-4)
+
+
+def test_column_hygiene_names_what_it_drops(searched):
+    cars_stderr = searched["cars"][0].stderr
+    assert "dropped column(s) that are not features: free text" in cars_stderr
+    assert "name" in cars_stderr
+    survey = searched["survey"][0].stderr
+    assert "id-like (a distinct value on every row): respondent_id;" in survey
+    assert "free text (too many distinct values to be a category): comment" in survey
+    panel = searched["panel"][0].stderr
+    assert "date-like: date" in panel
+    assert "held fixed: country" in searched["panel"][0].stdout
+
+
+def test_decimal_commas_without_decimal_option(workdir):
+    run = sklip(
+        "search",
+        "--data",
+        "panel.csv",
+        "--sep",
+        ";",
+        "--target",
+        "consumption",
+        "--quick",
+        cwd=workdir,
+    )
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert (
+        "numbers with a decimal comma (pass --decimal , to read them): gdp"
+        in (lines[0])
+    )
+    assert lines[-1].startswith("sklip search: error: --target: column 'consumption'")
+    assert "--decimal ," in lines[-1]
+
+
+def test_categorical_override_and_missing_cells(searched, workdir):
+    # penguins has missing numeric cells: evaluated all the same (a missing
+    # cell is held fixed, the row perturbed over its observed columns).
+    frame = pd.read_csv(workdir / "penguins.csv")
+    assert frame.select_dtypes("number").isna().any().any()
+    run = sklip(
+        "evaluate",
+        "--model",
+        "penguins.skops",
+        "--data",
+        "penguins.csv",
+        cwd=workdir,
+    )
+    assert run.returncode == 0, run.stderr
+    values = _evaluated(run.stdout)
+    robust = values["robust accuracy (attack auto)"]
+    assert 0 < values["certified accuracy"] <= robust <= values["accuracy"]
+    run = sklip(
+        "search",
+        *TABLES["survey"],
+        *GRID,
+        "--alphas",
+        "1",
+        "--penalties",
+        "spectral",
+        "--categorical",
+        "q1",
+        "--output",
+        "",
+        cwd=workdir,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "held fixed: q1, region" in run.stdout
+
+
+def test_report_figures(searched, workdir):
+    from tests.test_cli import _check_png
+
+    for png in ("accuracy_vs_lipschitz.png", "robustness_curves.png"):
+        _check_png(workdir / "penguins-report" / png)
