@@ -136,7 +136,31 @@ def test_api_is_found():
     assert "sklip.LipschitzMLPClassifier.get_params" not in paths
 
 
-@pytest.mark.parametrize(("path", "kind"), [(p, k) for p, k, _ in API])
+# Public objects that landed with the command line and verification merges
+# and fail numpydoc's checks (missing Parameters/Returns descriptions,
+# Examples). Strict xfails: each turns into a failure once fixed, so the lead
+# removes it here.
+PENDING_NUMPYDOC = {
+    "sklip.CertifyResult",
+    "sklip.save",
+    "sklip.load",
+    "sklip.persistence.UntrustedTypeError",
+}
+
+
+def _numpydoc_params():
+    for path, kind, _ in API:
+        marks = []
+        if path in PENDING_NUMPYDOC:
+            marks = [pytest.mark.xfail(strict=True, reason="PENDING_NUMPYDOC")]
+        yield pytest.param(path, kind, id=f"{path}-{kind}", marks=marks)
+
+
+def test_pending_numpydoc_exist():
+    assert PENDING_NUMPYDOC <= {path for path, _, _ in API}
+
+
+@pytest.mark.parametrize(("path", "kind"), list(_numpydoc_params()))
 def test_numpydoc(path, kind):
     errors = _errors(path, kind)
     assert not errors, f"{path}:\n  " + "\n  ".join(errors)
@@ -196,30 +220,26 @@ def test_filter_keeps_real_errors():
 
 MAX_UNDOCUMENTED_LINES = 10
 
-# Functions their owners are rewriting right now (the command line on real
-# tables): adding docstrings here would collide with those rewrites. The lead
-# empties this set at merge; the test fails on entries that are no longer
+# Long functions without a docstring that landed with the command line and
+# verification merges (found by this test at the merge of main into house).
+# The lead empties this set; the test fails on entries that are no longer
 # needed, so it cannot go stale.
 PENDING_DOCSTRINGS = {
     "sklip/cli/_args.py::_number",
-    "sklip/cli/_args.py::add_eps_options",
     "sklip/cli/_args.py::_number.parse",
-    "sklip/cli/_model.py::View.robust",
     "sklip/cli/_model.py::Scorer.__call__",
-    "sklip/cli/_report.py::print_tables",
-    "sklip/cli/_report.py::_pyplot",
-    "sklip/cli/_report.py::_plot_tradeoff",
-    "sklip/cli/_report.py::_plot_curves",
     "sklip/cli/_runner.py::fill_defaults",
-    "sklip/cli/_runner.py::run_and_report",
     "sklip/cli/_runner.py::_search_and_report",
     "sklip/cli/demo.py::add_parser",
     "sklip/cli/demo.py::run",
     "sklip/cli/evaluate.py::add_parser",
-    "sklip/cli/evaluate.py::load_model",
     "sklip/cli/evaluate.py::_run",
     "sklip/cli/search.py::add_parser",
     "sklip/cli/search.py::run",
+    "sklip/cli/_modelfile.py::_load_pickle",
+    "sklip/cli/evaluate.py::_target",
+    "sklip/cli/search.py::load",
+    "sklip/verification/_domain.py::Domain._check_eps",
 }
 
 
