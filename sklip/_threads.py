@@ -23,20 +23,29 @@ says otherwise; ``0`` disables the automatic cap.
 """
 
 import functools
+import numbers
 import os
 import sys
 import threading
 from contextlib import contextmanager
 
+from sklearn.utils._param_validation import Interval, validate_params
 from threadpoolctl import threadpool_info, threadpool_limits
 
 _ENV_VAR = "SKLIP_WORKER_BLAS_THREADS"
 
 
+def _threads(minimum):
+    # The shared vocabulary (sklip._validation.count) lives on this floor
+    # too; scikit-learn's Interval is the same constraint, and the checks
+    # below still refuse bools.
+    return Interval(numbers.Integral, minimum, None, closed="left")
+
+
 def _check_limit(n, name):
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"{name} must be a non-negative int; got {n!r}.")
-    return n
+    return int(n)
 
 
 def _read_env():
@@ -53,6 +62,7 @@ def _read_env():
 _worker_limit = _read_env()
 
 
+@validate_params({"n": [_threads(0)]}, prefer_skip_nested_validation=True)
 def set_worker_blas_threads(n):
     """Set the BLAS thread cap applied inside parallel workers.
 
@@ -143,6 +153,7 @@ def _blas_threads_now():
     return min(counts) if counts else None
 
 
+@validate_params({"n": [_threads(1)]}, prefer_skip_nested_validation=True)
 @contextmanager
 def limit_blas_threads(n=1):
     """Cap the BLAS threads of this process while the block runs.
@@ -170,8 +181,9 @@ def limit_blas_threads(n=1):
     2500.0
     """
     global _depth, _original, _current
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n must be a positive int; got {n!r}.")
+    n = int(n)
     with _lock:
         if _depth == 0:
             # A cap never raises the thread count (loky workers start capped).

@@ -1,13 +1,203 @@
-"""Input checks shared by the Lipschitz and robustness functions.
+"""Input checks and the constraint vocabulary shared by every public function.
 
 Both subpackages validate integer counts and the samples they evaluate a
 model on in the same way, so the errors read the same wherever they come from.
+The constraints below (scikit-learn's ``_param_validation`` vocabulary, as the
+estimators' ``_parameter_constraints`` use it) are the one definition of each
+parameter shared by several public functions (``eps``, ``norm``,
+``features``, ``random_state``, ``sample_weight``, counts); every public
+function validates through :func:`public`. numpy scalars pass wherever Python
+numbers do (``np.int64(2)`` is an int, ``np.float32(0.5)`` a float), bools
+never count as numbers.
 """
 
 import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, Options, validate_params
+
+
+class StrictInterval(Interval):
+    """:class:`~sklearn.utils._param_validation.Interval` refusing bools.
+
+    scikit-learn's ``Interval(Integral, ...)`` accepts ``True`` as ``1``; a
+    flag passed where a count or a radius is expected is a mistake.
+    """
+
+    def is_satisfied_by(self, val):
+        """Whether ``val`` is a number (not a bool) in the interval."""
+        if isinstance(val, (bool, np.bool_)):
+            return False
+        return super().is_satisfied_by(val)
+
+
+def count(minimum=1):
+    """Constraint: an int (Python or numpy) ``>= minimum``, not a bool."""
+    return StrictInterval(Integral, minimum, None, closed="left")
+
+
+def real(low=0.0, *, closed="left"):
+    """Constraint: a finite float ``>= low`` (``> low`` with ``closed="neither"``)."""
+    return StrictInterval(Real, low, None, closed=closed)
+
+
+class Choices(Options):
+    """Options listed in registry order in messages (a set's order is not
+    stable from one run to the next)."""
+
+    def __init__(self, type, options):
+        self.order = list(options)
+        super().__init__(type, set(self.order))
+
+    def __str__(self):
+        kind = "str" if self.type is str else "value"
+        return f"a {kind} among {{{', '.join(map(repr, self.order))}}}"
+
+
+def selection_kind(features):
+    """Check the form of a column selection, before the columns are known.
+
+    Parameters
+    ----------
+    features : str, int, array-like of str, int or bool
+        Column names, integer indices (Python or numpy ints) or a boolean
+        mask; never a mix of kinds (``[True, 1]`` is refused: a bool is not
+        an index).
+
+    Returns
+    -------
+    kind : {"names", "indices", "mask"}
+
+    Raises
+    ------
+    ValueError
+        If ``features`` is empty or mixes kinds, naming the parameter.
+
+    Examples
+    --------
+    >>> from sklip._validation import selection_kind
+    >>> selection_kind([0, 2]), selection_kind("age"), selection_kind([True, False])
+    ('indices', 'names', 'mask')
+    """
+    values = _selection_values(features)
+    if not values:
+        raise ValueError(
+            "The 'features' parameter selects no column; give at least one "
+            "column name, index, or a mask with a True entry."
+        )
+    if all(isinstance(v, (bool, np.bool_)) for v in values):
+        return "mask"
+    if all(isinstance(v, str) for v in values):
+        return "names"
+    if all(
+        isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+        for v in values
+    ):
+        return "indices"
+    raise ValueError(
+        "The 'features' parameter must be column names, integer indices or a "
+        f"boolean mask (not a mix); got {features!r}."
+    )
+
+
+def _selection_values(features):
+    if isinstance(features, np.ndarray) and features.ndim == 0:
+        features = features.item()
+    if isinstance(features, str) or np.ndim(features) == 0:
+        return [features]
+    if isinstance(features, np.ndarray):
+        # The elements as numpy gives them: a bool array stays a mask.
+        return list(features.ravel()) if features.ndim == 1 else [features]
+    return list(features)
+
+
+def freeze_selection(features):
+    """``features`` as plain, comparable Python values (None, a str, an int,
+    or a tuple), checked for its form: what a scorer stores."""
+    if features is None:
+        return None
+    selection_kind(features)
+    if isinstance(features, str) or np.ndim(features) == 0:
+        return features.item() if isinstance(features, np.generic) else features
+    return tuple(
+        v.item() if isinstance(v, np.generic) else v
+        for v in _selection_values(features)
+    )
+
+
+class ColumnSelection(Options):
+    """Constraint: a column selection of a valid form (see
+    :func:`selection_kind`); the columns themselves are checked once the data
+    is known (:func:`resolve_features`)."""
+
+    def __init__(self):
+        super().__init__(object, set())
+
+    def is_satisfied_by(self, val):
+        """Whether ``val`` has the form of a column selection."""
+        try:
+            selection_kind(val)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    def __str__(self):
+        return (
+            "a column name, an int index, or a non-empty list of names, of "
+            "int indices or a boolean mask (not a mix)"
+        )
+
+
+# One definition per shared parameter. Public functions build their
+# constraints from these (``{**SHARED, "eps": EPS_OR_ARRAY}``), the estimators
+# use the same vocabulary in ``_parameter_constraints``.
+EPS = [real(0.0)]
+EPS_OR_ARRAY = [real(0.0), "array-like"]
+NORM = [Choices(Real, (2, np.inf))]
+FEATURES = [None, ColumnSelection()]
+# scikit-learn's "random_state" accepts True as the seed 1; a flag is a
+# mistake here. Generators are accepted wherever numpy draws the numbers.
+SEED = [
+    StrictInterval(Integral, 0, 2**32 - 1, closed="both"),
+    np.random.RandomState,
+    None,
+]
+RANDOM_STATE = [*SEED, np.random.Generator]
+SAMPLE_WEIGHT = ["array-like", None]
+SAMPLES = ["array-like", "sparse matrix"]
+# The estimator is checked by the function itself (fitted, with a network
+# view, classifier or regressor), with messages that say which it must be.
+ESTIMATOR = "no_validation"
+
+SHARED = {
+    "estimator": ESTIMATOR,
+    "X": SAMPLES,
+    "eps": EPS,
+    "norm": NORM,
+    "features": FEATURES,
+    "random_state": RANDOM_STATE,
+    "sample_weight": SAMPLE_WEIGHT,
+}
+
+
+def public(constraints):
+    """Decorate a public function with scikit-learn's ``validate_params``.
+
+    Parameters
+    ----------
+    constraints : dict
+        ``{parameter: [constraint, ...]}``; parameters shared by several
+        functions take their definition from this module.
+
+    Returns
+    -------
+    decorator : callable
+        Nested sklip calls skip re-validation (``prefer_skip_nested_validation``);
+        their own checks normalise values (e.g. ``norm`` to ``2``/``np.inf``).
+    """
+    return validate_params(constraints, prefer_skip_nested_validation=True)
 
 
 def check_count(value, name, minimum=1):
@@ -102,15 +292,9 @@ def resolve_features(features, n_features, names=None):
     >>> resolve_features([True, False, True], 3)
     array([0, 2])
     """
-    if isinstance(features, str) or np.ndim(features) == 0:
-        features = [features]
-    values = list(features)
-    if not values:
-        raise ValueError(
-            "The 'features' parameter selects no column; give at least one "
-            "column name, index, or a mask with a True entry."
-        )
-    if all(isinstance(v, (bool, np.bool_)) for v in values):
+    kind = selection_kind(features)
+    values = _selection_values(features)
+    if kind == "mask":
         if len(values) != n_features:
             raise ValueError(
                 f"A boolean 'features' mask must have length {n_features}; "
@@ -120,7 +304,7 @@ def resolve_features(features, n_features, names=None):
         if columns.size == 0:
             raise ValueError("The 'features' mask selects no column.")
         return columns
-    if all(isinstance(v, str) for v in values):
+    if kind == "names":
         if names is None:
             raise ValueError(
                 f"features={values!r} names columns, but the column names are "
@@ -135,21 +319,13 @@ def resolve_features(features, n_features, names=None):
                 f"columns are {list(map(str, names))!r}."
             )
         return np.unique([index[v] for v in values])
-    if all(
-        isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-        for v in values
-    ):
-        out = [v for v in values if not -n_features <= v < n_features]
-        if out:
-            raise ValueError(
-                f"features contains out-of-range index(es) {out!r} for "
-                f"{n_features} columns."
-            )
-        return np.unique(np.asarray(values, dtype=np.intp) % n_features)
-    raise ValueError(
-        "The 'features' parameter must be column names, integer indices or a "
-        f"boolean mask (not a mix); got {features!r}."
-    )
+    out = [v for v in values if not -n_features <= v < n_features]
+    if out:
+        raise ValueError(
+            f"features contains out-of-range index(es) {out!r} for "
+            f"{n_features} columns."
+        )
+    return np.unique(np.asarray(values, dtype=np.intp) % n_features)
 
 
 def check_sample_weight(sample_weight, n_samples):

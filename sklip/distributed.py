@@ -16,6 +16,8 @@ do not oversubscribe the machine.
 import numbers
 from contextlib import contextmanager
 
+from ._validation import count, public, real
+
 __all__ = ["connect", "local_cluster"]
 
 _INSTALL_HINT = (
@@ -35,14 +37,15 @@ def _check_timeout(timeout):
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, numbers.Real)
-        or not timeout > 0
+        or not 0 < timeout < float("inf")
     ):
         raise ValueError(
-            f"timeout must be a positive number of seconds; got {timeout!r}."
+            f"timeout must be a finite positive number of seconds; got {timeout!r}."
         )
     return float(timeout)
 
 
+@public({"address": [str], "timeout": [real(0.0, closed="neither")]})
 def connect(address, *, timeout=10):
     """Connect to a running dask scheduler, or fail clearly within ``timeout``.
 
@@ -101,6 +104,7 @@ def connect(address, *, timeout=10):
         ) from exc
 
 
+@public({"n_workers": [count(0)], "threads_per_worker": [count(1)]})
 @contextmanager
 def local_cluster(n_workers=2, *, threads_per_worker=1, **cluster_kwargs):
     """A dask cluster on this machine, closed on exit even after an error.
@@ -111,7 +115,7 @@ def local_cluster(n_workers=2, *, threads_per_worker=1, **cluster_kwargs):
     Parameters
     ----------
     n_workers : int, default=2
-        Number of worker processes.
+        Number of worker processes (0: a scheduler alone, workers joining later).
     threads_per_worker : int, default=1
         Threads per worker process.
     **cluster_kwargs : dict

@@ -27,11 +27,13 @@ read the same ``A_S W_1``.
 import contextlib
 
 from sklearn import pipeline as _sk_pipeline
+from sklearn.utils._param_validation import HasMethods
 
 from ._core.input_map import handing_over, handover_pending
 from ._core.step_maps import input_map_of
 from ._core.steps import check_mappable_step
 from ._core.view import _flatten
+from ._validation import public
 from .neural_network._base import BaseLipschitzMLP
 
 __all__ = ["Pipeline", "make_pipeline"]
@@ -168,6 +170,13 @@ class Pipeline(_sk_pipeline.Pipeline):
         return handing_over(final, make_map)
 
 
+@public(
+    {
+        "memory": [None, str, HasMethods(["cache"])],
+        "transform_input": [list, None],
+        "verbose": ["boolean"],
+    }
+)
 def make_pipeline(*steps, memory=None, transform_input=None, verbose=False):
     """Construct a :class:`Pipeline` from the given estimators.
 

@@ -264,11 +264,13 @@ def test_method_is_validated_everywhere():
     model, X, y = _random_mlp("relu", (4,), 2, seed=0)
     with pytest.raises(ValueError, match="method"):
         certify(model, X, eps=0.1, method="exact")
-    with pytest.raises(ValueError, match="method must be one of.*'exact'"):
+    # validate_params: the function, the registry's choices and the value.
+    registry = r"must be a str among \{'auto', 'lipschitz', 'crown'"
+    with pytest.raises(ValueError, match=rf"of certified_accuracy {registry}.*'exact'"):
         certified_accuracy(model, X, y, eps=0.1, method="exact")
-    with pytest.raises(ValueError, match="method must be one of"):
+    with pytest.raises(ValueError, match=rf"of certified_radius {registry}"):
         certified_radius(model, X, method="exact")
-    with pytest.raises(ValueError, match="method must be one of"):
+    with pytest.raises(ValueError, match=rf"of make_robustness_scorer {registry}"):
         make_robustness_scorer(eps=0.1, metric="certified_accuracy", method="x")
     with pytest.raises(ValueError, match="method must be one of"):
         RobustnessCurveDisplay.from_estimator(model, X, y, eps=[0.1], method="x")

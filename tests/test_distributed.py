@@ -143,9 +143,23 @@ def test_unreachable_scheduler_is_a_clear_error():
     [
         ({"address": "not an address::::"}, "not a valid dask scheduler address"),
         ({"address": ""}, "address must be"),
-        ({"address": None}, "address must be"),
-        ({"address": "tcp://127.0.0.1:1", "timeout": 0}, "timeout must be"),
-        ({"address": "tcp://127.0.0.1:1", "timeout": "5"}, "timeout must be"),
+        (
+            {"address": None},
+            "'address' parameter of connect must be an instance of 'str'",
+        ),
+        (
+            {"address": "tcp://127.0.0.1:1", "timeout": 0},
+            r"'timeout' parameter of connect must be a float in the range \(0.0, inf\)",
+        ),
+        (
+            {"address": "tcp://127.0.0.1:1", "timeout": "5"},
+            r"'timeout' parameter of connect must be a float in the range \(0.0, inf\)",
+        ),
+        (
+            {"address": "tcp://127.0.0.1:1", "timeout": float("inf")},
+            r"'timeout' parameter of connect must be a float in the range \(0.0, inf\)"
+            r"\. Got inf",
+        ),
     ],
 )
 def test_connect_rejects_bad_arguments(kwargs, match):

@@ -392,7 +392,9 @@ def test_unknown_method(func, method):
     model = LogisticRegression().fit(X_CLF, Y3)
     with pytest.raises(
         ValueError,
-        match=r"'method' parameter must be one of \["
-        r"'auto', 'frobenius', 'spectral', 'combettes-pesquet'\]",
+        match=(
+            r"'method' parameter of \w+ must be a str among "
+            r"\{'auto', 'frobenius', 'spectral', 'combettes-pesquet'\}"
+        ),
     ):
         func(model, method=method)

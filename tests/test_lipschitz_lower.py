@@ -139,7 +139,10 @@ def test_wrong_number_of_features(fitted):
     ],
 )
 def test_bad_parameters(fitted, kwargs, name):
-    with pytest.raises(ValueError, match=f"'{name}' parameter must be an int"):
+    with pytest.raises(
+        ValueError,
+        match=f"'{name}' parameter of lipschitz_lower_bound must be an int in the",
+    ):
         lipschitz_lower_bound(fitted, X, **kwargs)
 
 

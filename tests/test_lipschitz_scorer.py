@@ -64,7 +64,10 @@ def test_scorer_value_and_repr():
 
 
 def test_unknown_method():
-    with pytest.raises(ValueError, match=r"'method' parameter must be one of"):
+    with pytest.raises(
+        ValueError,
+        match=r"'method' parameter of make_lipschitz_scorer must be a str among",
+    ):
         make_lipschitz_scorer("lower")
 
 

@@ -147,8 +147,8 @@ def test_none_estimator_names_the_estimator(call):
 @pytest.mark.parametrize(
     "y, match",
     [
-        (None, "y is required|needs y"),
-        (1, "scalar"),
+        (None, "'y' parameter of .* must be an array-like. Got None|needs y"),
+        (1, "'y' parameter of .* must be an array-like.* Got 1|scalar"),
         (np.stack([Y2, Y2], axis=1), "1-D|shape"),
         (np.array([0, "a"] * (len(Y2) // 2), dtype=object), "labels not in"),
         (Y2[:-1], "same length"),

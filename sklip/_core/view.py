@@ -33,7 +33,7 @@ from sklearn.svm import LinearSVC, LinearSVR
 from sklearn.utils.validation import check_is_fitted
 
 from .._activations import HIDDEN_ACTIVATIONS
-from .._validation import resolve_features
+from .._validation import ESTIMATOR, public, resolve_features
 from .input_map import InputMap
 from .network import Network
 from .step_maps import input_map_of
@@ -197,6 +197,7 @@ def _raw_final_layers(name, model):
     )
 
 
+@public({"estimator": ESTIMATOR})
 def as_network(estimator):
     """View a fitted model as a :class:`~sklip._core.network.Network`.
 

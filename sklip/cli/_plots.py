@@ -8,8 +8,8 @@ One colour per penalty in every figure; baselines in grey.
 
 import numpy as np
 
+from ._labels import METRIC_NAMES, candidate_name, pyplot
 from ._model import View
-from ._report import METRIC_NAMES, candidate_name, pyplot
 
 COLORS = {"none": "#1f77b4", "frobenius": "#ff7f0e", "spectral": "#2ca02c"}
 BASELINE_COLOR = "0.45"

@@ -4,6 +4,7 @@ import csv
 import pathlib
 
 from ._args import CLIError
+from ._labels import METRIC_NAMES, candidate_name
 from ._model import METRICS
 from ._search import TOLERANCE
 
@@ -15,20 +16,6 @@ _SHORT = {
     "robust_r2": "robust R^2",
     "certified_accuracy": "certified",
 }
-METRIC_NAMES = {"accuracy": "accuracy", "r2": "R^2"}
-
-
-def candidate_name(entry):
-    """``spectral (alpha=1)``, with the margin when there is one."""
-    margin = entry.get("lipschitz_margin", 0.0)
-    if entry["penalty"] == "none":
-        text = "none"
-    else:
-        text = f"{entry['penalty']} (alpha={entry['alpha']:g}"
-        text += f", margin={margin:.3g})" if margin else ")"
-    if entry["penalty"] == "none" and margin:
-        text += f" (margin={margin:.3g})"
-    return text
 
 
 def _list(names, limit=6):
@@ -190,18 +177,3 @@ def write_report(result, directory, X_test, y_test, *, random_state, n_jobs=1):
         n_jobs=n_jobs,
     )
     return directory
-
-
-def pyplot():
-    """matplotlib's pyplot on the Agg backend, or a clear error."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise CLIError(
-            "the report's figures need matplotlib: pip install 'sklip[cli]' "
-            "(or --output '' for no report)"
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt

@@ -6,7 +6,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ._args import CLIError, unique
-from ._report import print_tables, pyplot, write_report
+from ._labels import pyplot
+from ._report import print_tables, write_report
 from ._search import Log, run_search
 
 FULL = {

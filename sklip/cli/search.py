@@ -134,8 +134,8 @@ def run(args, out=sys.stdout):
             ) from None
         out.write(f"held-out rows written to {args.save_test}\n")
     if args.save_model:
+        from ._labels import candidate_name
         from ._modelfile import save_model
-        from ._report import candidate_name
 
         best = result["selected"]
         if best is None:

@@ -15,14 +15,27 @@ returned numbers are upper bounds of the true constant, not approximations.
 
 import numpy as np
 
+from .._core.certified_norms import (
+    Chain,
+    certified_bound,
+    chain_bounds,
+    gamma,
+    rescale,
+    round_up,
+)
 from .._core.network import Network
 from .._core.view import ModelView, output_kind
-from .._validation import resolve_features
+from .._validation import FEATURES, Choices, public, resolve_features
 
 METHODS = ("auto", "frobenius", "spectral", "combettes-pesquet")
-_EPS = np.finfo(np.float64).eps
-# From this smallest dimension on, norms go through the Gram matrix.
-_GRAM_MIN_DIM = 64
+METHOD = [Choices(str, METHODS)]
+# The estimator (or Network) is checked by as_network, which says what it
+# must be.
+BOUND_CONSTRAINTS = {
+    "estimator": "no_validation",
+    "method": METHOD,
+    "features": FEATURES,
+}
 
 
 def _check_method(method):
@@ -30,183 +43,6 @@ def _check_method(method):
         raise ValueError(
             f"The 'method' parameter must be one of {list(METHODS)}; got {method!r}."
         )
-
-
-def _gamma(n):
-    """Higham's ``gamma_n = n u / (1 - n u)``, ``u = eps / 2``."""
-    nu = n * _EPS / 2
-    return nu / (1 - nu)
-
-
-def _svd_norm(A):
-    """Certified upper bound of ``||A||_2``.
-
-    Small matrices: the SVD's top value plus its backward error; LAPACK
-    returns the singular values of ``A + E`` with ``||E||_2 <= p(n) eps
-    ||A||_2``, and ``p(n) = 8 max(A.shape)`` is a generous choice of the
-    "modest" growth function.
-
-    Large matrices: the top eigenvalue of the smaller Gram matrix ``G``
-    (2-3 times faster than the SVD). The computed ``G_hat`` satisfies
-    ``|G_hat - G| <= gamma_k |A|^T |A|`` elementwise (``k`` the inner
-    dimension), so ``||G_hat - G||_2 <= gamma_k ||A||_F^2``, and the symmetric
-    eigensolver is backward stable in the same sense as the SVD; both errors
-    are added before taking the square root. Only the *top* eigenvalue is
-    used, which the Gram matrix does not degrade relative to ``||A||_2^2``.
-    """
-    if A.size == 0:
-        return 0.0
-    if min(A.shape) < _GRAM_MIN_DIM:
-        return float(np.linalg.norm(A, 2)) * (1 + 8 * max(A.shape) * _EPS)
-    G = A.T @ A if A.shape[0] >= A.shape[1] else A @ A.T
-    top = max(float(np.linalg.eigvalsh(G)[-1]), 0.0)
-    fro2 = float(np.einsum("ij,ij->", A, A)) * (1 + _gamma(A.size))
-    top = top * (1 + 8 * G.shape[0] * _EPS) + _gamma(max(A.shape)) * fro2
-    return float(np.sqrt(top)) * (1 + _EPS)
-
-
-def _frobenius_norm(A):
-    """Upper bound of ``||A||_F`` (sum of squares error at most ``gamma_n``)."""
-    return float(np.linalg.norm(A)) * (1 + _gamma(A.size + 2))
-
-
-class _Chain:
-    """The weights of a network in float64 plus the products the bounds reuse.
-
-    ``norms[i, j]`` (``i <= j``) bounds ``||W_i W_{i+1} ... W_j||_2``, each
-    segment product formed once by extending ``W_i ... W_{j-1}`` on the right,
-    so the ``m (m + 1) / 2`` segments cost ``O(m^2)`` products and norms.
-    ``tails[i]`` is the computed product ``W_i ... W_{m-1}`` (used for the
-    pairwise bounds) and ``tail_slack[i]`` bounds the error of each of its
-    columns divided by the norm of the matching column of ``W_{m-1}``.
-
-    Rounding: a computed product of matrices satisfies
-    ``|P_hat - P| <= gamma_n |W_i| ... |W_j|`` elementwise with ``n`` the sum
-    of the inner dimensions, hence ``||P_hat - P||_2 <= gamma_n prod ||W||_F``;
-    this slack is added to the norm of ``P_hat``.
-    """
-
-    def __init__(self, network):
-        coefs = [np.asarray(W, dtype=np.float64) for W in network.coefs]
-        for layer, W in enumerate(coefs):
-            if not np.all(np.isfinite(W)):
-                raise ValueError(
-                    f"Layer {layer} has non-finite (NaN or infinite) weights: "
-                    "there is no finite Lipschitz bound to certify."
-                )
-        # Each layer is scaled by a power of two (exact) so that its largest
-        # entry lies in [0.5, 1): products and sums of norms can neither
-        # overflow (inf * 0 = NaN) nor underflow to 0, and every bound is the
-        # normalised one times 2**log2_scale, applied once at the end by
-        # :func:`_rescale`. Entries pushed into the subnormal range lose at
-        # most 2**-1074 each, far below the relative slack every computed
-        # norm already carries (the normalised norms are >= 0.5).
-        self.exponents = [
-            int(np.frexp(np.abs(W).max())[1]) if W.size and W.any() else 0
-            for W in coefs
-        ]
-        self.coefs = [np.ldexp(W, -e) for W, e in zip(coefs, self.exponents)]
-        self.log2_scale = sum(self.exponents)
-        self.m = len(self.coefs)
-        act = network.act
-        self.c = float(act.lipschitz)
-        self.averaged = bool(act.averaged)
-        self.affine = network.activation == "identity"
-        self.fro = np.array([_frobenius_norm(W) for W in self.coefs])
-        self._norms = None
-
-    @property
-    def layer_norms(self):
-        if self._norms is not None:
-            return np.diag(self._norms).copy()
-        return np.array([_svd_norm(W) for W in self.coefs])
-
-    def segments(self):
-        """``(norms, tails, tail_slack)``: every segment product and its bound, once.
-
-        Computed on the first call and cached; see the class docstring.
-        """
-        if self._norms is not None:
-            return self._norms, self.tails, self.tail_slack
-        m = self.m
-        norms = np.zeros((m, m))
-        self.tails, self.tail_slack = [], np.zeros(m)
-        for i in range(m):
-            P = self.coefs[i]
-            norms[i, i] = _svd_norm(P)
-            inner = 0
-            for j in range(i + 1, m):
-                inner += P.shape[1]
-                P = P @ self.coefs[j]
-                fro = np.prod(self.fro[i : j + 1])
-                norms[i, j] = _svd_norm(P) + _gamma(inner) * fro
-            self.tails.append(P)
-            self.tail_slack[i] = _gamma(inner) * np.prod(self.fro[i : m - 1])
-        self._norms = norms
-        return norms, self.tails, self.tail_slack
-
-    def prefix_sums(self, norms, n_layers):
-        """Combettes-Pesquet sums ``S[j]`` over the cut sets of the first ``j`` layers.
-
-        ``S[0] = 1`` and ``S[j] = sum_{i < j} S[i] ||W_{i} ... W_{j-1}||``: the
-        last segment of a cut set of layers ``0..j-1`` starts at some ``i``,
-        and the cuts before it range over all cut sets of layers ``0..i-1``.
-        This dynamic programme sums the ``2^(j-1)`` products in ``O(j^2)``.
-        """
-        S = np.zeros(n_layers + 1)
-        S[0] = 1.0
-        for j in range(1, n_layers + 1):
-            S[j] = S[:j] @ norms[:j, j - 1]
-        return S
-
-
-def _round_up(value, n_ops):
-    """Inflate a positive value by the error of ``n_ops`` float operations."""
-    return value * (1 + _gamma(2 * n_ops + 2))
-
-
-def _rescale(value, log2_scale):
-    """``value * 2**log2_scale``, rounded up: exact in the normal range; a
-    result in the subnormal range (or 0) is moved one step up so that a
-    positive bound never underflows below the true value; a result beyond
-    the float range is an error, not an infinite "certificate"."""
-    value = np.asarray(value, dtype=np.float64)
-    with np.errstate(over="ignore"):
-        out = np.ldexp(value, log2_scale)
-    if not np.all(np.isfinite(out)):
-        raise ValueError(
-            "The Lipschitz bound exceeds the float64 range (about 2**"
-            f"{int(np.log2(np.max(value)) + log2_scale) if np.max(value) > 0 else 0}"
-            "): the weights are too large for a finite certificate."
-        )
-    tiny = np.finfo(np.float64).tiny
-    low = (value > 0) & (out < tiny)
-    if np.any(low):
-        out = np.where(low, np.nextafter(out, np.inf), out)
-    return out if out.ndim else float(out)
-
-
-def _chain_bounds(chain, method):
-    """Dict of the certified bounds ``method`` needs (all of them for auto)."""
-    m, c = chain.m, chain.c
-    bounds = {}
-    if method == "frobenius":
-        bounds["frobenius"] = c ** (m - 1) * np.prod(chain.fro)
-        return {k: _round_up(v, 2 * m) for k, v in bounds.items()}
-    if method == "spectral":
-        bounds["spectral"] = c ** (m - 1) * np.prod(chain.layer_norms)
-        return {k: _round_up(v, 2 * m) for k, v in bounds.items()}
-    if method == "combettes-pesquet" and not chain.averaged:  # pragma: no cover
-        raise ValueError("The Combettes-Pesquet bound needs averaged activations.")
-    norms, _, _ = chain.segments()
-    bounds["spectral"] = c ** (m - 1) * np.prod(np.diag(norms))
-    if chain.averaged:
-        S = chain.prefix_sums(norms, m)
-        bounds["combettes-pesquet"] = (c / 2) ** (m - 1) * S[m]
-    if chain.affine:
-        # An affine network is exactly x -> x @ (W_1 ... W_m) + b.
-        bounds["exact"] = norms[0, m - 1]
-    return {k: _round_up(v, 2 * m) for k, v in bounds.items()}
 
 
 def _network_over(estimator, features):
@@ -222,6 +58,7 @@ def _network_over(estimator, features):
     return ModelView(estimator).network_for(features)
 
 
+@public(BOUND_CONSTRAINTS)
 def lipschitz_bound(estimator, *, method="auto", features=None):
     r"""Certified upper bound of the L2 Lipschitz constant of a fitted model.
 
@@ -308,10 +145,7 @@ def lipschitz_bound(estimator, *, method="auto", features=None):
     5.0
     """
     _check_method(method)
-    chain = _Chain(_network_over(estimator, features))
-    bounds = _chain_bounds(chain, method)
-    value = min(bounds.values()) if method == "auto" else bounds[method]
-    return float(_rescale(value, chain.log2_scale))
+    return certified_bound(_network_over(estimator, features), method)
 
 
 def _column_distances(R, slack):
@@ -324,12 +158,13 @@ def _column_distances(R, slack):
     D = np.empty((k, k))
     for a in range(k):
         D[a] = np.linalg.norm(R - R[:, [a]], axis=0)
-    D *= 1 + _gamma(R.shape[0] + 3)
+    D *= 1 + gamma(R.shape[0] + 3)
     D += slack[:, None] + slack[None, :]
     np.fill_diagonal(D, 0.0)
     return np.maximum(D, D.T)
 
 
+@public(BOUND_CONSTRAINTS)
 def pairwise_lipschitz_bounds(estimator, *, method="auto", features=None):
     r"""Certified bounds of the Lipschitz constants of logit differences.
 
@@ -417,7 +252,7 @@ def pairwise_lipschitz_bounds(estimator, *, method="auto", features=None):
         L = lipschitz_bound(network, method=method)
         return np.array([[0.0, L], [L, 0.0]])
 
-    chain = _Chain(network)
+    chain = Chain(network)
     m, c = chain.m, chain.c
     W_last = chain.coefs[-1]
     exact_last = np.zeros(W_last.shape[1])  # W_m is not a computed product
@@ -445,12 +280,12 @@ def pairwise_lipschitz_bounds(estimator, *, method="auto", features=None):
         if method != "auto":
             candidates = {method: candidates[method]}
     K = np.minimum.reduce(
-        [_round_up(c ** (m - 1) * Kc, 2 * m) for Kc in candidates.values()]
+        [round_up(c ** (m - 1) * Kc, 2 * m) for Kc in candidates.values()]
     )
     # Lip(f_i - f_j) <= ||e_i - e_j||_2 Lip(f) = sqrt(2) Lip(f): sometimes
     # tighter when the last-layer columns are far apart.
-    bounds = _chain_bounds(chain, method)
+    bounds = chain_bounds(chain, method)
     L = min(bounds.values()) if method == "auto" else bounds[method]
-    K = np.minimum(K, _round_up(np.sqrt(2) * L, 2))
+    K = np.minimum(K, round_up(np.sqrt(2) * L, 2))
     np.fill_diagonal(K, 0.0)
-    return _rescale(K, chain.log2_scale)
+    return rescale(K, chain.log2_scale)

@@ -14,7 +14,15 @@ from sklearn.utils import check_random_state
 from .._core.inputs import Inputs
 from .._core.network import Network
 from .._core.view import _check_estimator
-from .._validation import check_count, check_samples, resolve_features
+from .._validation import (
+    SEED,
+    SHARED,
+    check_count,
+    check_samples,
+    count,
+    public,
+    resolve_features,
+)
 
 # Rows per Jacobian batch are chosen so that a batch holds about this many
 # floats: bounded memory without a Python loop over samples.
@@ -32,8 +40,20 @@ def _float64_network(network):
 def _top_singular(network, X, k):
     """Per row: top singular value and vectors ``(sigma, u, v)`` of ``J_S(x)``,
     the Jacobian w.r.t. the first ``k`` inputs (the movable ones)."""
-    U, S, Vt = np.linalg.svd(network.jacobian(X)[:, :, :k], full_matrices=False)
-    return S[:, 0], U[:, :, 0], Vt[:, 0, :]
+    J = network.jacobian(X)[:, :, :k]
+    finite = np.isfinite(J).all(axis=(1, 2))
+    if finite.all():
+        U, S, Vt = np.linalg.svd(J, full_matrices=False)
+        return S[:, 0], U[:, :, 0], Vt[:, 0, :]
+    # A candidate so far out that the network overflows there is no point
+    # of the ascent: it scores -inf (never accepted), and the SVD, which
+    # cannot take NaN, sees only the finite rows.
+    n, m = J.shape[:2]
+    sigma, u, v = np.full(n, -np.inf), np.zeros((n, m)), np.zeros((n, k))
+    if finite.any():
+        U, S, Vt = np.linalg.svd(J[finite], full_matrices=False)
+        sigma[finite], u[finite], v[finite] = S[:, 0], U[:, :, 0], Vt[:, 0, :]
+    return sigma, u, v
 
 
 def _jacobian_norms(network, X, k):
@@ -90,6 +110,16 @@ class _Space:
         return out.toarray()[0] if sp.issparse(out) else out[0]
 
 
+@public(
+    {
+        **SHARED,
+        # Seeds sklearn's check_random_state, which takes no Generator.
+        "random_state": SEED,
+        "n_restarts": [count(1)],
+        "n_iter": [count(0)],
+        "return_point": ["boolean"],
+    }
+)
 def lipschitz_lower_bound(
     estimator,
     X,
@@ -214,8 +244,12 @@ def _ascend(network, Z, k, sigma, n_restarts, n_iter, random_state):
     rng = check_random_state(random_state)
     n = Z.shape[0]
     X = Z[:, :k]
-    # Step scale from the spread of the data; 1 when it has none.
-    spread = np.sqrt(np.mean(np.sum((X - X.mean(axis=0)) ** 2, axis=1)))
+    # Step scale from the spread of the data; 1 when it has none. Scaled
+    # by the largest deviation first: squares of inputs near 1e160 (or
+    # 1e-160) overflow (underflow) and would make the step inf (or 1).
+    D = X - X.mean(axis=0)
+    top = float(np.abs(D).max(initial=0.0))
+    spread = top * np.sqrt(np.mean(np.sum((D / top) ** 2, axis=1))) if top else 0.0
     radius = 0.1 * (spread if spread > 0 else 1.0)
     order = np.argsort(-sigma, kind="stable")
     rows = order[np.arange(n_restarts) % n]

@@ -1,9 +1,8 @@
 """The Lipschitz scorer: ``-lipschitz_bound(estimator)``, greater is better."""
 
-import numpy as np
-
 from .._scorer import BaseScorer
-from ._bounds import _check_method, lipschitz_bound
+from .._validation import FEATURES, freeze_selection, public
+from ._bounds import METHOD, _check_method, lipschitz_bound
 
 
 class _LipschitzScorer(BaseScorer):
@@ -33,6 +32,7 @@ class _LipschitzScorer(BaseScorer):
         return params
 
 
+@public({"method": METHOD, "features": FEATURES})
 def make_lipschitz_scorer(method="auto", features=None):
     """Make a scorer returning minus a certified Lipschitz bound.
 
@@ -87,9 +87,7 @@ def make_lipschitz_scorer(method="auto", features=None):
     >>> lipschitz_scorer
     make_lipschitz_scorer(method='auto')
     """
-    if features is not None and not isinstance(features, (str, int)):
-        features = tuple(np.asarray(features).tolist())
-    return _LipschitzScorer(method=method, features=features)
+    return _LipschitzScorer(method=method, features=freeze_selection(features))
 
 
 #: The default Lipschitz scorer, ``make_lipschitz_scorer(method="auto")``.

@@ -51,6 +51,7 @@ result with :func:`sklip.lipschitz.lipschitz_bound` itself.
 import numpy as np
 
 from .._activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, logsumexp_rows
+from .._core.certified_norms import certified_bound
 from .._core.network import Network
 from ._losses import LOSSES, _average
 
@@ -138,6 +139,7 @@ class LipschitzMargin:
         if self.kind == "pairwise":
             return self._pairwise(Z, Y, sw, s, delta, coefs, tracker)
         L = lipschitz_estimate(tracker.sigmas, self.c)
+        self._check_shift(L, Z.dtype)
         H = self._shift_pattern(Z, Y, self.eps * L)
         np.multiply(H, self.eps * L, out=P)
         P += Z
@@ -149,6 +151,24 @@ class LipschitzMargin:
         gL = self.eps * float(np.vdot(delta, H))
         self._pending = ("global", gL)
         return loss
+
+    def _check_shift(self, L, dtype):
+        """Refuse a margin whose output shift ``eps * L`` leaves the range in
+        which ``dtype`` training stays finite: the squared error squares it
+        and lbfgs's curvature pairs square the gradient again, so its fourth
+        power must be representable."""
+        limit = float(np.finfo(dtype).max ** 0.25)
+        shift = self.eps * L
+        if not shift <= limit:
+            raise ValueError(
+                f"lipschitz_margin={self.eps!r} is too large for "
+                f"{np.dtype(dtype).name} training: it shifts the outputs by "
+                f"lipschitz_margin * L = {shift:.3g} (L = {L:.3g}, the "
+                f"network's Lipschitz bound now), beyond {limit:.3g}, the "
+                "largest shift whose fourth power the dtype holds. Use a margin on "
+                "the scale of the distances in the data (a radius in raw input "
+                "units)."
+            )
 
     def _link_loss(self, Y, Z, sw):
         """Loss of the raw outputs ``Z``, which become the link's output.
@@ -201,6 +221,7 @@ class LipschitzMargin:
         head = self.c ** (m - 1) * float(np.prod(tracker.sigmas[:-1]))
         diff = W[:, :, None] - W[:, None, :]
         N = np.sqrt(np.einsum("hab,hab->ab", diff, diff))
+        self._check_shift(head * float(N.max(initial=0.0)), Z.dtype)
         y = Y.argmax(axis=1)
         # Bottom logit: the strongest competitor once raised by eps K_yi.
         cand = Z + (self.eps * head) * N[y]
@@ -252,6 +273,20 @@ class LipschitzMargin:
             coef_grads[-1] += (head * (W * R.sum(axis=0) - W @ R)).astype(W.dtype)
 
 
+def _smallest_share(dtype):
+    """Smallest per-layer norm ``tau``: the power iteration squares it
+    (``||W v||^2``), which must stay a normal number."""
+    return float(np.sqrt(np.finfo(dtype).tiny))
+
+
+def smallest_budget(activation, n_layers, dtype):
+    """Smallest ``max_lipschitz`` that ``n_layers`` layers of ``dtype``
+    weights can hold: ``c^(m-1) tau_min^m`` (0 when it underflows)."""
+    c = _activation_constant(activation)
+    log = n_layers * np.log(_smallest_share(dtype)) + (n_layers - 1) * np.log(c)
+    return float(np.exp(log))
+
+
 class LipschitzBudget:
     """Keep ``c^(m-1) prod_l ||W_l||_2 <= max_lipschitz`` (raw-input map).
 
@@ -262,6 +297,13 @@ class LipschitzBudget:
     n_layers : int
         Number of weight matrices ``m``.
     input_map : InputMap or None
+
+    Raises
+    ------
+    ValueError
+        On the first projection, if ``max_lipschitz`` is so small that a
+        layer's share of it cannot be represented in the weights' dtype (see
+        :func:`smallest_budget`).
     """
 
     def __init__(self, max_lipschitz, activation, n_layers, input_map=None):
@@ -270,13 +312,33 @@ class LipschitzBudget:
         self.c = _activation_constant(activation)
         self.m = n_layers
         self.input_map = input_map
-        # Equal split of the budget over the layers.
-        self.tau = (self.max_lipschitz / self.c ** (n_layers - 1)) ** (1.0 / n_layers)
+        # Equal split of the budget over the layers, in logs: the ratio
+        # itself under- or overflows for extreme budgets and deep networks.
+        log_tau = (
+            np.log(self.max_lipschitz) - (n_layers - 1) * np.log(self.c)
+        ) / n_layers
+        self.tau = float(np.exp(log_tau))
+        self._log_tau = log_tau
         self._scales = None
+
+    def _check_share(self, dtype):
+        """Refuse a share ``tau`` that ``dtype`` weights cannot resolve
+        (underflow, then 0/0 in the chained gradient)."""
+        low = _smallest_share(dtype)
+        if not self._log_tau >= np.log(low):
+            least = smallest_budget(self.activation, self.m, dtype)
+            raise ValueError(
+                f"max_lipschitz={self.max_lipschitz!r} is too small for "
+                f"{np.dtype(dtype).name} weights: each of the {self.m} layers "
+                f"would get the norm {self.tau:.3g}, below {low:.3g}, the "
+                "smallest whose power iteration the dtype resolves. Use "
+                f"max_lipschitz >= {least:.3g} for this network, or float64 data."
+            )
 
     def project(self, coefs, tracker):
         """Map the optimiser's ``V`` (in ``coefs``) to ``W = s V`` in place,
         with ``s = min(1, tau / sigma(V))`` from one refining power step."""
+        self._check_share(coefs[0].dtype)
         self._scales = []
         for layer, W in enumerate(coefs):
             sigma = tracker.refine(coefs, layer)
@@ -284,6 +346,7 @@ class LipschitzBudget:
 
     def reparametrise(self, coefs, tracker):
         """As :meth:`project`, with exact norms (lbfgs)."""
+        self._check_share(coefs[0].dtype)
         self._scales = []
         # Each layer's norm is its own: all of them first, then the rescaling.
         sigmas = list(tracker.update(coefs, exact=True))
@@ -330,8 +393,6 @@ class LipschitzBudget:
         unlikely case that rounding still exceeds the budget, all layers are
         shrunk a little more.
         """
-        from ..lipschitz import lipschitz_bound
-
         dtype = coefs[0].dtype
         slack = 64 * float(np.finfo(dtype).eps)
         target = self.tau * (1.0 - slack)
@@ -342,7 +403,7 @@ class LipschitzBudget:
             if sigma > target:
                 W *= target / sigma
         for _ in range(10):
-            bound = lipschitz_bound(self._raw_network(coefs), method="spectral")
+            bound = certified_bound(self._raw_network(coefs), "spectral")
             if bound <= self.max_lipschitz:
                 break
             shrink = (self.max_lipschitz / bound) ** (1.0 / self.m) * (1.0 - slack)

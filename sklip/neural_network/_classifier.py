@@ -166,6 +166,16 @@ True
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if type_of_target(y) == "multiclass-multioutput":
+            # LabelBinarizer's own error ("Multioutput target data is not
+            # supported with label binarization") names neither y nor a way out.
+            raise ValueError(
+                "multi-output multiclass targets are not supported: y has "
+                f"shape {y.shape} with more than 2 classes in a column. Use one "
+                "classifier per output (sklearn.multioutput.MultiOutputClassifier"
+                "(LipschitzMLPClassifier())), or 0/1 indicator columns "
+                "(multilabel targets, which LipschitzMLPClassifier supports)."
+            )
         check_classification_targets(y)
         multilabel_y = type_of_target(y).startswith("multilabel")
         # scikit-learn's rules: classes are fixed by the first partial_fit

@@ -396,6 +396,13 @@ def divergence_message(estimator, X, sample_weight, weight_exponent, exc):
             f"use a smaller learning_rate_init (got {estimator.learning_rate_init})"
         )
     advice.append("scale the input features (e.g. with StandardScaler)")
+    if estimator.lipschitz_margin > 0:
+        # The margin's shift scales the loss gradient: a large radius makes
+        # fixed-step solvers diverge.
+        advice.append(
+            f"use a smaller lipschitz_margin (got {estimator.lipschitz_margin!r}, "
+            "a radius in raw input units)"
+        )
     penalises = PENALTIES[estimator.penalty].penalises
     if sample_weight is not None and penalises and estimator.alpha:
         strength = np.ldexp(

@@ -9,54 +9,25 @@ point.
 """
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import is_classifier
 
-from .._core.inputs import Inputs
-from .._validation import check_count
+from .._validation import SHARED, public
 from ._apgd import Evaluator, apgd, apgd_targeted
-from ._common import (
-    AUTO_STAGES,
-    BLACK_BOX,
-    DEFAULT_N_ITER,
-    DEFAULT_N_QUERIES,
-    DEFAULT_N_TARGETS,
-    N_QUERIES_BLACK_BOX,
-    N_QUERIES_CHECK,
-    check_attack,
-    check_eps,
-    check_labels,
-    check_norm,
-    check_step_size,
-    check_target_length,
-    check_targets,
-    make_rng,
-    scaled_row_norms,
-)
+from ._blackbox import attack_inputs, score_function
+from ._common import attack_targets, check_eps, scaled_row_norms
 from ._geometry import project, random_on_sphere
 from ._linear import linear_attack
 from ._objectives import make_objective, make_score_objective
+from ._params import (
+    AUTO_STAGES,
+    DEFAULT_N_QUERIES,
+    DEFAULT_N_TARGETS,
+    PARAMS_DOC,
+    AttackParams,
+    make_rng,
+)
 from ._pgd import default_step, fgsm, pgd
 from ._square import square
-
-
-def attack_inputs(estimator, X, features, *, attack):
-    """:class:`Inputs` for ``attack``. Gradient attacks need a network view
-    (a ``TypeError`` suggesting a black-box attack otherwise); ``"auto"`` and
-    ``"square"`` use it when there is one and fall back to scores."""
-    if attack == "noise":
-        return Inputs(estimator, X, features, gradients=False)
-    try:
-        return Inputs(estimator, X, features, gradients=True)
-    except TypeError as exc:
-        if attack in BLACK_BOX:
-            return Inputs(estimator, X, features, gradients=False)
-        raise TypeError(
-            f"attack={attack!r} needs input gradients, but "
-            f"{type(estimator).__name__} has no network view ({exc}). "
-            "Use attack='auto' or 'square' (score-based black box) or 'noise'."
-        ) from exc
-
 
 # --------------------------------------------------------------------------
 # White-box attacks on a network view and an objective.
@@ -183,51 +154,14 @@ def noise(
 # Public entry point.
 
 
-def _assemble_rows(inputs, P, rows):
-    """The model inputs of the samples ``rows`` with their perturbed columns
-    set to ``P``, in the type the user gave (Square Attack queries only the
-    samples it is still working on)."""
-    if rows.size == inputs.n_samples:
-        return inputs.assemble(P)
-    X, cols = inputs.X, inputs.columns
-    if hasattr(X, "iloc"):
-        out = X.iloc[rows].copy()
-        for k, j in enumerate(cols):
-            out.isetitem(int(j), P[:, k])
-        return out
-    if sp.issparse(X):
-        out = X.tocsr()[rows].toarray().astype(np.float64)
-        out[:, cols] = P
-        return sp.csr_matrix(out).asformat(X.format)
-    out = X[rows].astype(np.float64) if X.dtype.kind in "iufb" else X[rows].copy()
-    out[:, cols] = P
-    return out
-
-
-def _score_function(estimator, inputs):
-    """The black-box scores of ``estimator`` as a function of the perturbed
-    columns: ``decision_function`` when it has one (its argmax is the
-    prediction), else ``predict_proba``, and ``predict`` for regressors."""
-    if not is_classifier(estimator):
-        method = estimator.predict
-    elif hasattr(estimator, "decision_function"):
-        method = estimator.decision_function
-    elif hasattr(estimator, "predict_proba"):
-        method = estimator.predict_proba
-    else:
-        raise TypeError(
-            f"{type(estimator).__name__} has neither decision_function nor "
-            "predict_proba: a score-based attack cannot rank candidate points. "
-            "Use attack='noise'."
-        )
-
-    def score(P, rows):
-        S = np.asarray(method(_assemble_rows(inputs, P, rows)), dtype=np.float64)
-        return S.reshape(P.shape[0], -1)
-
-    return score
-
-
+@public(
+    {
+        **SHARED,
+        **AttackParams.CONSTRAINTS,
+        "y": ["array-like", None],
+        "_start": "no_validation",
+    }
+)
 def perturb(
     estimator,
     X,
@@ -267,65 +201,7 @@ def perturb(
         predictions (as ``predict`` returns them, ties included).
     eps : float
         Radius of the perturbation ball, ``>= 0``, in raw input units.
-    attack : {"auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", \
-            "fgsm", "noise"}, default="auto"
-        ``"auto"``: exact on models whose network view is a single affine
-        layer (linear models, pipelines folding to one); otherwise an
-        ensemble in the spirit of AutoAttack (Croce & Hein, 2020): APGD-CE,
-        then APGD-T, then Square Attack, each stage on the samples it has not
-        broken yet. Without a network view, Square Attack alone.
-        ``"apgd-ce"`` / ``"apgd-dlr"``: APGD with the cross-entropy / the
-        difference of logits ratio loss (margin with fewer than 3 classes).
-        ``"apgd-t"``: targeted APGD towards the ``n_targets`` classes ranked
-        highest after the label at the clean point (margin loss).
-        ``"square"``: Square Attack (Andriushchenko et al., 2020), querying
-        only scores (the network's raw outputs, else ``decision_function`` or
-        ``predict_proba``; ``predict`` for regressors).
-        ``"pgd"``: projected gradient ascent on the cross-entropy with a
-        fixed step (Madry et al., 2018), the first restart from the clean
-        point as textbook PGD without random initialisation. ``"fgsm"``:
-        one step of length ``eps`` (Goodfellow et al., 2015). ``"noise"``: a
-        uniformly random point on the eps-sphere.
-    norm : {2, np.inf}, default=2
-        Norm of the perturbation ball.
-    n_iter : int, default=None
-        Steps per restart (and per target): ``None`` means 50 for APGD and
-        20 for PGD.
-    step_size : float, default=None
-        PGD step length, absolute: in the units of ``eps`` (raw input units)
-        and the same norm, as ``eps_step`` in common toolboxes; each step
-        moves ``step_size`` along the signed (Linf) or normalised (L2)
-        gradient before projecting back onto the ball. ``None`` means
-        ``max(eps / 8, 2.5 * eps / n_iter)``: Madry et al.'s rule (enough
-        steps to cross the ball 2.5 times), but never below ``eps / 8``,
-        which was stronger at 50 and more iterations on digits
-        (``benchmarks/bench_robustness.py --pgd``); both give ``eps / 8`` at
-        the default 20 iterations. APGD adapts its own step.
-    n_restarts : int, default=1
-        Starts of APGD-CE / PGD (the first from the clean point, the others
-        random) or random draws (noise); the worst point is kept.
-    n_targets : int, default=9
-        Target classes of APGD-T (all others for up to 10 classes).
-    n_queries : int, default=None
-        Query budget of Square Attack (score evaluations per sample).
-        ``None``: 1000 when Square Attack is the attack (``"square"``, or
-        ``"auto"`` on a model without a network view), 250 when it checks
-        for gradient masking after APGD in ``"auto"``.
-    clip : tuple (low, high), default=None
-        Bounds (scalars or arrays of shape (n_features,)) the perturbed points
-        must respect, e.g. ``(0, 16)`` for pixel intensities. ``X`` must lie
-        within them (in the perturbed columns). Use ``-np.inf``/``np.inf``
-        for a missing bound.
-    random_state : int, RandomState, Generator or None, default=None
-        Seed of the random starts, windows and noise. An int gives identical
-        draws on every call.
-    features : str, int, array-like of str, int or bool, default=None
-        Columns to perturb: names (of a DataFrame ``X`` or the model's
-        ``feature_names_in_``), integer indices or a boolean mask. The other
-        columns never change and ``eps`` is a radius over these columns only.
-        None: every column except categorical ones (non-numeric columns and
-        the inputs of encoders, which are held fixed). Naming a non-numeric
-        or encoded column is an error.
+    {attack_params}
 
     Returns
     -------
@@ -380,32 +256,20 @@ def perturb(
     >>> bool(np.all(flipped == (dist < 1.5)))  # linear models: exact attack
     True
     """
-    eps = check_eps(eps)
-    attack = check_attack(attack)
-    norm = check_norm(norm)
-    if n_iter is not None:
-        n_iter = check_count(n_iter, "n_iter")
-    n_restarts = check_count(n_restarts, "n_restarts")
-    n_targets = check_count(n_targets, "n_targets")
-    if n_queries is not None:
-        n_queries = check_count(n_queries, "n_queries")
-    step_size = check_step_size(step_size)
-    rng = make_rng(random_state)
+    params = AttackParams.from_arguments(locals())
+    return run_attack(estimator, X, y, eps=check_eps(eps), params=params, start=_start)
+
+
+def run_attack(estimator, X, y, *, eps, params, start=None):
+    """:func:`perturb` with validated parameters (``params``, an
+    :class:`AttackParams`); ``start`` is its private ``_start``."""
+    attack, norm, n_restarts = params.attack, params.norm, params.n_restarts
+    rng = make_rng(params.random_state)
+    _start, features = start, params.features
     inputs = attack_inputs(estimator, X, features, attack=attack)
     classifier = is_classifier(estimator)
-    own = None
-    if y is not None:
-        y = check_target_length(y, inputs.X)
-    if classifier:
-        # The model's own predictions, decided as predict decides (ties);
-        # their shape tells single-output models (1-D labels) from others.
-        own = estimator.predict(inputs.X)
-        if np.ndim(own) == 1 and y is not None:
-            check_labels(estimator, y, inputs.X)
-            y = y.reshape(-1)
-    elif y is not None:
-        y = check_targets(y, inputs.X)
-    clip = inputs.clip_bounds(clip)
+    y, own = attack_targets(estimator, inputs.X, y)
+    clip = inputs.clip_bounds(params.clip)
     Xs = inputs.Xs
 
     if attack == "noise":
@@ -426,18 +290,12 @@ def perturb(
         if not np.all(np.isfinite(Xs_adv)):
             raise _overflow_error(eps)
         return inputs.assemble(Xs_adv)
-    stages = {
-        "auto": AUTO_STAGES,
-        "apgd-ce": ("apgd-ce",),
-        "apgd-dlr": ("apgd-dlr",),
-        "apgd-t": ("apgd-t",),
-        "square": ("square",),
-    }.get(attack)
+    stages = params.spec.stages
     if inputs.view is None:
         # No network view: Square Attack on the model's scores alone.
         if eps == 0:
             return inputs.assemble(Xs)
-        score = _score_function(estimator, inputs)
+        score = score_function(estimator, inputs)
         objective = make_score_objective(
             estimator,
             score(Xs, np.arange(Xs.shape[0])),
@@ -448,7 +306,7 @@ def perturb(
             Xs_adv = ensemble(
                 None, objective, Xs, eps=eps, norm=norm, n_iter=1, n_restarts=1,
                 n_targets=1, clip=clip, rng=rng, score=score, stages=stages,
-                n_queries=N_QUERIES_BLACK_BOX if n_queries is None else n_queries,
+                n_queries=params.queries(black_box=True),
             )  # fmt: skip
         if not np.all(np.isfinite(Xs_adv)):
             raise _overflow_error(eps)
@@ -464,8 +322,7 @@ def perturb(
         )
     if eps == 0:
         return inputs.assemble(Xs)
-    if n_queries is None:
-        n_queries = N_QUERIES_BLACK_BOX if attack == "square" else N_QUERIES_CHECK
+    n_queries = params.queries(black_box=attack == "square")
     k = inputs.columns.size
     if clip is not None and mask is not None:
         pad = np.full(Z.shape[1] - k, np.inf)
@@ -489,15 +346,18 @@ def perturb(
                 network, objective, Z, eps=eps, norm=norm, clip=clip, mask=mask
             )
         elif attack == "pgd":
-            n_iter = 20 if n_iter is None else n_iter
             Z_adv = pgd(
                 network,
                 objective,
                 Z,
                 eps=eps,
                 norm=norm,
-                n_iter=n_iter,
-                step_size=default_step(eps, n_iter) if step_size is None else step_size,
+                n_iter=params.steps,
+                step_size=(
+                    default_step(eps, params.steps)
+                    if params.step_size is None
+                    else params.step_size
+                ),
                 n_restarts=n_restarts,
                 clip=clip,
                 rng=rng,
@@ -511,9 +371,9 @@ def perturb(
                 Z,
                 eps=eps,
                 norm=norm,
-                n_iter=DEFAULT_N_ITER if n_iter is None else n_iter,
+                n_iter=params.steps,
                 n_restarts=n_restarts,
-                n_targets=n_targets,
+                n_targets=params.n_targets,
                 n_queries=n_queries,
                 clip=clip,
                 rng=rng,
@@ -526,6 +386,9 @@ def perturb(
     if not finite:
         raise _overflow_error(eps)
     return inputs.assemble(Z_adv[:, :k])
+
+
+perturb.__doc__ = perturb.__doc__.replace("    {attack_params}", PARAMS_DOC)
 
 
 def _overflow_error(eps):

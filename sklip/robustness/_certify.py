@@ -13,11 +13,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._core.inputs import Inputs
 from .._core.view import ModelView
-from .._validation import check_sample_weight
+from .._validation import (
+    EPS_OR_ARRAY,
+    SAMPLES,
+    SHARED,
+    Choices,
+    check_sample_weight,
+    public,
+)
 from ..lipschitz import lipschitz_bound, pairwise_lipschitz_bounds
 from ..verification._certifier import Certifier
 from ..verification._margin import deviation_bound
-from ..verification._methods import check_method
+from ..verification._methods import METHODS, check_method
 from ._common import (
     check_classifier,
     check_eps,
@@ -28,6 +35,9 @@ from ._common import (
 )
 from ._falsify import attack_falsifier
 from ._objectives import _output_link
+
+#: The certification ``method`` constraint, from the registry.
+METHOD = [Choices(str, tuple(METHODS))]
 
 _METHOD_DOC = """\
     method : {"auto", "lipschitz", "crown", "alpha-crown", "complete"}, \
@@ -75,6 +85,7 @@ def _falsifier(estimator, cert, labels, random_state):
     )  # fmt: skip
 
 
+@public({**SHARED, "method": METHOD, "clip": "no_validation"})
 def certified_radius(estimator, X, *, norm=2, method="auto", clip=None, features=None):
     """Per-sample radius within which the prediction provably cannot change.
 
@@ -147,6 +158,15 @@ def certified_radius(estimator, X, *, norm=2, method="auto", clip=None, features
     return cert.radius(method)
 
 
+@public(
+    {
+        **SHARED,
+        "y": ["array-like"],
+        "eps": EPS_OR_ARRAY,
+        "method": METHOD,
+        "clip": "no_validation",
+    }
+)
 def certified_accuracy(
     estimator,
     X,
@@ -238,6 +258,15 @@ def certified_accuracy(
     return acc if np.ndim(eps_arr) else float(acc[0])
 
 
+@public(
+    {
+        **SHARED,
+        "X": [*SAMPLES, None],
+        "eps": EPS_OR_ARRAY,
+        "method": METHOD,
+        "clip": "no_validation",
+    }
+)
 def certified_max_output_deviation(
     estimator, X=None, *, eps, norm=2, method="lipschitz", clip=None, features=None
 ):

@@ -9,23 +9,24 @@ import numbers
 
 import numpy as np
 from sklearn.base import is_classifier
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_sample_weight, check_samples, check_seed
-
-ATTACKS = ("auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", "fgsm", "noise")
-# Attacks that need no network view ("auto" degrades to its black-box stage).
-BLACK_BOX = ("auto", "square", "noise")
-AUTO_STAGES = ("apgd-ce", "apgd-t", "square")
-# Budgets of the default attack, chosen on benchmarks/bench_robustness.py.
-DEFAULT_N_ITER = 50
-DEFAULT_N_TARGETS = 9
-# n_queries=None: Square Attack's budget when it is the attack (a model
-# without a network view, or attack="square"), and when it only checks for
-# gradient masking after APGD in attack="auto".
-DEFAULT_N_QUERIES = None
-N_QUERIES_BLACK_BOX = 1000
-N_QUERIES_CHECK = 250
+from .._validation import check_sample_weight, check_samples
+from ._params import (  # noqa: F401 (re-exported: the attack registry and checks)
+    ATTACKS,
+    AUTO_STAGES,
+    BLACK_BOX,
+    DEFAULT_N_ITER,
+    DEFAULT_N_QUERIES,
+    DEFAULT_N_TARGETS,
+    N_QUERIES_BLACK_BOX,
+    N_QUERIES_CHECK,
+    check_attack,
+    check_norm,
+    check_step_size,
+    make_rng,
+)
 
 
 def check_eps(eps, *, allow_array=False):
@@ -54,49 +55,6 @@ def check_eps(eps, *, allow_array=False):
     if not np.isfinite(eps) or eps < 0:
         raise ValueError(f"eps must be a finite number >= 0; got {eps!r}.")
     return eps
-
-
-def check_norm(norm):
-    """Return ``2`` or ``np.inf``; anything else is a ``ValueError``."""
-    if isinstance(norm, bool) or not isinstance(norm, numbers.Real):
-        raise ValueError(f"norm must be 2 or np.inf; got {norm!r}.")
-    if norm == 2:
-        return 2
-    if norm == np.inf:
-        return np.inf
-    raise ValueError(f"norm must be 2 or np.inf; got {norm!r}.")
-
-
-def check_attack(attack):
-    if attack not in ATTACKS:
-        raise ValueError(f"attack must be one of {ATTACKS}; got {attack!r}.")
-    return attack
-
-
-def check_step_size(step_size):
-    """``step_size`` as a float > 0, or None (the attack's default)."""
-    if step_size is None:
-        return None
-    if (
-        isinstance(step_size, bool)
-        or not isinstance(step_size, numbers.Real)
-        or not np.isfinite(step_size)
-        or step_size <= 0
-    ):
-        raise ValueError(f"step_size must be None or a number > 0; got {step_size!r}.")
-    return float(step_size)
-
-
-def make_rng(random_state):
-    """A ``numpy.random.Generator`` from ``None``, an int, a RandomState or a
-    Generator. An int gives the same draws on every call, which is what makes
-    scorers reproducible across candidates, folds and workers."""
-    random_state = check_seed(random_state)
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    return np.random.default_rng(random_state)
 
 
 def scaled_row_norms(A, norm=2):
@@ -139,12 +97,35 @@ def check_labels(estimator, y, X):
     y = check_target_length(y, X)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
+    if y.ndim == 2:
+        _refuse_multi_output(type_of_target(y), y.shape)
     if y.ndim != 1:
         raise ValueError(
             "y must be 1-D (one label per sample) for a single-output "
             f"classifier; got shape {y.shape}."
         )
     return encode_labels(estimator, y)
+
+
+_USE_SINGLE_OUTPUT = (
+    "the robustness functions score single-output classifiers. Pass 1-D "
+    "labels, or score each output's classifier on its own column (e.g. the "
+    "estimators_ of a sklearn.multioutput.MultiOutputClassifier)."
+)
+
+
+def _refuse_multi_output(kind, shape):
+    """Raise for a multilabel or multi-output classification target."""
+    if kind == "multilabel-indicator":
+        raise ValueError(
+            f"multilabel targets are not supported (y has shape {shape}, one "
+            f"0/1 column per label): {_USE_SINGLE_OUTPUT}"
+        )
+    if kind == "multiclass-multioutput":
+        raise ValueError(
+            f"multi-output targets are not supported (y has shape {shape}, "
+            f"one label column per output): {_USE_SINGLE_OUTPUT}"
+        )
 
 
 def check_targets(y, X):
@@ -161,6 +142,26 @@ def check_targets(y, X):
             f"{rows[0]}); every target must be finite."
         )
     return T
+
+
+def attack_targets(estimator, X, y):
+    """The targets an attack on ``X`` works against, and the model's own
+    predictions (classifiers; None for regressors).
+
+    Labels are checked against ``classes_`` (single-output classifiers),
+    regression targets for finiteness; ``y=None`` stays None.
+    """
+    if y is not None:
+        y = check_target_length(y, X)
+    if not is_classifier(estimator):
+        return (None if y is None else check_targets(y, X)), None
+    # The model's own predictions, decided as predict decides (ties); their
+    # shape tells single-output models (1-D labels) from others.
+    own = estimator.predict(X)
+    if np.ndim(own) == 1 and y is not None:
+        check_labels(estimator, y, X)
+        y = y.reshape(-1)
+    return y, own
 
 
 def encode_labels(estimator, y):
@@ -201,6 +202,17 @@ def check_classifier(estimator, func_name):
             f"{func_name} needs a classifier; got {type(estimator).__name__}."
         )
     check_is_fitted(estimator)
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    binarizer = getattr(final, "_label_binarizer", None)
+    if getattr(binarizer, "y_type_", "").startswith("multilabel"):
+        raise ValueError(
+            f"{func_name}: multilabel classifiers are not supported "
+            f"({type(final).__name__} was fitted on multilabel targets): the "
+            "robustness functions score single-output classifiers. Fit one "
+            "classifier per label column (e.g. "
+            "sklearn.multioutput.MultiOutputClassifier) and score each on its "
+            "1-D labels."
+        )
     classes = getattr(estimator, "classes_", None)
     if classes is None or np.ndim(classes) != 1:
         raise ValueError(

@@ -4,17 +4,18 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from .._core.inputs import Inputs
+from .._validation import EPS_OR_ARRAY, SHARED, public
 from ..verification._methods import check_method
 from ._certify import certified_accuracy
-from ._common import (
+from ._common import check_eps
+from ._metrics import robust_accuracy, robust_r2
+from ._params import (
     BLACK_BOX,
     DEFAULT_N_QUERIES,
     DEFAULT_N_TARGETS,
+    AttackParams,
     check_attack,
-    check_eps,
-    check_norm,
 )
-from ._metrics import robust_accuracy, robust_r2
 from ._units import default_eps
 
 
@@ -157,6 +158,19 @@ class RobustnessCurveDisplay:
         return self
 
     @classmethod
+    @public(
+        {
+            **SHARED,
+            **AttackParams.CONSTRAINTS,
+            "y": ["array-like"],
+            "eps": [*EPS_OR_ARRAY, None],
+            "attacks": [list, tuple],
+            "ax": "no_validation",
+            "name": [str, None],
+            "curve_kwargs": [dict, None],
+            "method": "no_validation",  # check_method names the registry
+        }
+    )
     def from_estimator(
         cls,
         estimator,
@@ -241,7 +255,6 @@ class RobustnessCurveDisplay:
         display : RobustnessCurveDisplay
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
-        norm = check_norm(norm)
         method = check_method(method)
         if isinstance(attacks, str) or len(attacks) == 0:
             raise ValueError(
@@ -256,6 +269,9 @@ class RobustnessCurveDisplay:
                     )
             else:
                 check_attack(attack)
+        # One validated parameter set; each curve changes only its attack.
+        params = AttackParams.from_arguments({**locals(), "attack": "auto"})
+        norm = params.norm
         needs_network = any(a not in BLACK_BOX for a in attacks)
         inputs = Inputs(estimator, X, features, gradients=needs_network)
         X = inputs.X
@@ -265,18 +281,8 @@ class RobustnessCurveDisplay:
             else check_eps(eps, allow_array=True)
         )
         eps = np.atleast_1d(np.asarray(eps, dtype=float))
-        kwargs = dict(
-            norm=norm,
-            n_iter=n_iter,
-            step_size=step_size,
-            n_restarts=n_restarts,
-            n_targets=n_targets,
-            n_queries=n_queries,
-            clip=clip,
-            random_state=random_state,
-            sample_weight=sample_weight,
-            features=features,
-        )
+        kwargs = dict(params.as_dict(), sample_weight=sample_weight)
+        del kwargs["attack"]
         scores = {}
         for attack in attacks:
             if attack == "certified":

@@ -11,27 +11,28 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.metrics import r2_score
 
-from .._validation import check_count, check_sample_weight, check_seed
-from ._attacks import attack_inputs, perturb
+from .._validation import EPS_OR_ARRAY, SHARED, check_sample_weight, public
+from ._attacks import run_attack
+from ._blackbox import attack_inputs
 from ._common import (
-    DEFAULT_N_QUERIES,
-    DEFAULT_N_TARGETS,
-    check_attack,
     check_classifier,
     check_eps,
     check_labels,
-    check_norm,
     check_regressor,
-    check_step_size,
     check_target_length,
     check_targets,
-    make_rng,
     scaled_row_norms,
+)
+from ._params import (
+    ATTACK_CHOICES_DOC,
+    DEFAULT_N_QUERIES,
+    DEFAULT_N_TARGETS,
+    AttackParams,
+    make_rng,
 )
 
 _ATTACK_DOC = """
-    attack : {"auto", "apgd-ce", "apgd-dlr", "apgd-t", "square", "pgd", \
-            "fgsm", "noise"}, default="auto"
+    attack : {attacks}, default="auto"
         See :func:`perturb`. ``"auto"`` is exact on linear models and an
         APGD-CE, APGD-T, Square Attack ensemble otherwise (Square Attack
         alone for models without a network view).
@@ -60,21 +61,7 @@ _FEATURES_DOC = """
         (non-numeric, or an encoder's input). See :func:`perturb`."""
 
 
-def _check_attack_params(attack, norm, n_iter, step_size, n_restarts, n_targets,
-                         n_queries):  # fmt: skip
-    """Check the attack parameters shared by every metric, naming the bad one."""
-    check_attack(attack)
-    check_norm(norm)
-    if n_iter is not None:
-        check_count(n_iter, "n_iter")
-    check_count(n_restarts, "n_restarts")
-    check_count(n_targets, "n_targets")
-    if n_queries is not None:
-        check_count(n_queries, "n_queries")
-    check_step_size(step_size)
-
-
-def _worst_predictions(estimator, X, y_attack, eps, badness, attack_kwargs):
+def _worst_predictions(estimator, X, y_attack, eps, badness, params):
     """Per radius, the predictions at the worst point found so far.
 
     Yields ``(index, predictions)`` for the radii of ``eps`` in increasing
@@ -90,19 +77,11 @@ def _worst_predictions(estimator, X, y_attack, eps, badness, attack_kwargs):
     bad = badness(pred)
     # A RandomState/None seed becomes one Generator shared by all radii; an
     # int gives every radius the same draws, as a scorer would.
-    random_state = attack_kwargs.pop("random_state")
-    if not isinstance(random_state, (int, np.integer)):
-        random_state = make_rng(random_state)
+    if not isinstance(params.random_state, (int, np.integer)):
+        params = params.replace(random_state=make_rng(params.random_state))
     for i in np.argsort(eps, kind="stable"):
         if eps[i] > 0:
-            X_adv = perturb(
-                estimator,
-                X,
-                y_attack,
-                eps=eps[i],
-                random_state=random_state,
-                **attack_kwargs,
-            )
+            X_adv = run_attack(estimator, X, y_attack, eps=eps[i], params=params)
             cand = estimator.predict(X_adv)
             cand_bad = badness(cand)
             worse = cand_bad > bad
@@ -112,59 +91,43 @@ def _worst_predictions(estimator, X, y_attack, eps, badness, attack_kwargs):
         yield i, pred
 
 
-def _evaluate(estimator, X, y_attack, eps, badness, score, attack_kwargs):
+def _evaluate(estimator, X, y_attack, eps, badness, score, params):
     """``score(worst_pred)`` for every radius; float for a scalar ``eps``."""
     eps_arr = np.atleast_1d(eps)
     out = np.empty(eps_arr.shape[0])
-    for i, pred in _worst_predictions(
-        estimator, X, y_attack, eps_arr, badness, attack_kwargs
-    ):
+    for i, pred in _worst_predictions(estimator, X, y_attack, eps_arr, badness, params):
         out[i] = score(pred)
     return out if np.ndim(eps) else float(out[0])
 
 
-_ATTACK_PARAMS = (
-    "attack",
-    "norm",
-    "n_iter",
-    "step_size",
-    "n_restarts",
-    "n_targets",
-    "n_queries",
-    "clip",
-    "random_state",
-    "features",
-)
+def _prepare(estimator, X, y, eps, arguments):
+    """Validate a metric's inputs; ``arguments`` (its ``locals()``) holds its
+    attack parameters.
 
-
-def _prepare(estimator, X, y, eps, params):
-    """Validate a metric's inputs; ``params`` holds its attack parameters.
-
-    Returns ``(eps, X, y, attack_kwargs)`` with ``attack_kwargs`` ready for
-    :func:`perturb`.
+    Returns ``(eps, X, y, params)`` with ``params`` the :class:`AttackParams`.
     """
-    kwargs = {name: params[name] for name in _ATTACK_PARAMS}
+    params = AttackParams.from_arguments(arguments)
     eps = check_eps(eps, allow_array=True)
-    _check_attack_params(
-        kwargs["attack"],
-        kwargs["norm"],
-        kwargs["n_iter"],
-        kwargs["step_size"],
-        kwargs["n_restarts"],
-        kwargs["n_targets"],
-        kwargs["n_queries"],
-    )
-    check_seed(kwargs["random_state"])
     # The user's X, validated (type, columns, features) and handed to the
     # model as given; perturb returns the same type.
-    inputs = attack_inputs(estimator, X, kwargs["features"], attack=kwargs["attack"])
+    inputs = attack_inputs(estimator, X, params.features, attack=params.attack)
     X = inputs.X
     if y is not None:
         y = check_target_length(y, X)
-    inputs.clip_bounds(kwargs["clip"])
-    return eps, X, y, kwargs
+    inputs.clip_bounds(params.clip)
+    return eps, X, y, params
 
 
+#: validate_params constraints of the metrics.
+METRIC_CONSTRAINTS = {
+    **SHARED,
+    **AttackParams.CONSTRAINTS,
+    "y": ["array-like"],
+    "eps": EPS_OR_ARRAY,
+}
+
+
+@public(METRIC_CONSTRAINTS)
 def robust_accuracy(
     estimator,
     X,
@@ -226,7 +189,7 @@ def robust_accuracy(
     True
     """
     check_classifier(estimator, "robust_accuracy")
-    eps, X, y, kwargs = _prepare(estimator, X, y, eps, locals())
+    eps, X, y, params = _prepare(estimator, X, y, eps, locals())
     check_labels(estimator, y, X)
     y = y.reshape(-1)
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
@@ -237,10 +200,11 @@ def robust_accuracy(
         eps,
         badness=lambda p: (p != y).astype(np.float64),
         score=lambda p: np.average(p == y, weights=sample_weight),
-        attack_kwargs=kwargs,
+        params=params,
     )
 
 
+@public(METRIC_CONSTRAINTS)
 def prediction_stability(
     estimator,
     X,
@@ -292,7 +256,7 @@ def prediction_stability(
     1.0
     """
     check_classifier(estimator, "prediction_stability")
-    eps, X, _, kwargs = _prepare(estimator, X, None, eps, locals())
+    eps, X, _, params = _prepare(estimator, X, None, eps, locals())
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     clean = estimator.predict(X)
     return _evaluate(
@@ -302,7 +266,7 @@ def prediction_stability(
         eps,
         badness=lambda p: (p != clean).astype(np.float64),
         score=lambda p: np.average(p == clean, weights=sample_weight),
-        attack_kwargs=kwargs,
+        params=params,
     )
 
 
@@ -318,6 +282,7 @@ def _dist(P, T):
     return scaled_row_norms(np.asarray(P, dtype=np.float64).reshape(T.shape[0], -1) - T)
 
 
+@public(METRIC_CONSTRAINTS)
 def robust_r2(
     estimator,
     X,
@@ -371,7 +336,7 @@ def robust_r2(
     True
     """
     check_regressor(estimator, "robust_r2")
-    eps, X, y, kwargs = _prepare(estimator, X, y, eps, locals())
+    eps, X, y, params = _prepare(estimator, X, y, eps, locals())
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     T = check_targets(y, X).reshape(X.shape[0], -1)
     return _evaluate(
@@ -381,10 +346,11 @@ def robust_r2(
         eps,
         badness=lambda p: _dist(p, T),
         score=lambda p: _r2(y, p, sample_weight),
-        attack_kwargs=kwargs,
+        params=params,
     )
 
 
+@public(METRIC_CONSTRAINTS)
 def max_output_deviation(
     estimator,
     X,
@@ -435,7 +401,7 @@ def max_output_deviation(
     0.5
     """
     check_regressor(estimator, "max_output_deviation")
-    eps, X, _, kwargs = _prepare(estimator, X, None, eps, locals())
+    eps, X, _, params = _prepare(estimator, X, None, eps, locals())
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     keep = np.ones(X.shape[0], bool) if sample_weight is None else sample_weight > 0
     clean = np.asarray(estimator.predict(X), dtype=np.float64).reshape(X.shape[0], -1)
@@ -446,11 +412,12 @@ def max_output_deviation(
         eps,
         badness=lambda p: _dist(p, clean),
         score=lambda p: float(_dist(p, clean)[keep].max(initial=0.0)),
-        attack_kwargs=kwargs,
+        params=params,
     )
 
 
 for _f in (robust_accuracy, prediction_stability, robust_r2, max_output_deviation):
     _f.__doc__ = _f.__doc__.replace(
-        "    {attack_doc}", _ATTACK_DOC.strip("\n")
+        "    {attack_doc}",
+        _ATTACK_DOC.strip("\n").replace("{attacks}", ATTACK_CHOICES_DOC),
     ).replace("    {features_doc}", _FEATURES_DOC.strip("\n"))

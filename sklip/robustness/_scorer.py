@@ -6,23 +6,17 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from .._scorer import BaseScorer
-from .._validation import check_count, check_seed
-from ..verification._methods import check_method
+from .._validation import SHARED, Choices, check_seed, freeze_selection, public
+from ..verification._methods import METHODS, check_method
 from ._certify import certified_accuracy, certified_max_output_deviation
-from ._common import (
-    DEFAULT_N_QUERIES,
-    DEFAULT_N_TARGETS,
-    check_attack,
-    check_eps,
-    check_norm,
-    check_step_size,
-)
+from ._common import check_eps
 from ._metrics import (
     max_output_deviation,
     prediction_stability,
     robust_accuracy,
     robust_r2,
 )
+from ._params import DEFAULT_N_QUERIES, DEFAULT_N_TARGETS, AttackParams
 
 # name -> (function, sign, needs y, uses attack parameters)
 _METRICS = {
@@ -161,11 +155,19 @@ class _RobustnessScorer(BaseScorer):
             params["features"] = self.features
         if getattr(self, "method", None) is not None:
             params["method"] = self.method
-        if not _METRICS[self.metric][3] and self.clip is not None:
+        if not attacks and self.clip is not None:
             params["clip"] = self.clip
         return params
 
 
+@public(
+    {
+        **SHARED,
+        **AttackParams.CONSTRAINTS,
+        "metric": [Choices(str, ("auto", *_METRICS))],
+        "method": [Choices(str, tuple(METHODS)), None],
+    }
+)
 def make_robustness_scorer(
     *,
     eps,
@@ -263,30 +265,21 @@ def make_robustness_scorer(
     >>> make_robustness_scorer(eps=0.5, metric="certified_accuracy")
     make_robustness_scorer(eps=0.5, metric='certified_accuracy', norm=2)
     """
-    if metric != "auto" and metric not in _METRICS:
-        raise ValueError(
-            f"metric must be 'auto' or one of {sorted(_METRICS)}; got {metric!r}."
-        )
+    params = AttackParams(
+        attack=attack,
+        norm=norm,
+        n_iter=n_iter,
+        step_size=step_size,
+        n_restarts=n_restarts,
+        n_targets=n_targets,
+        n_queries=n_queries,
+        clip=clip,
+        random_state=_seed(random_state),
+        features=freeze_selection(features),
+    )
     return _RobustnessScorer(
         eps=check_eps(eps),
         metric=metric,
-        attack=check_attack(attack),
-        norm=check_norm(norm),
-        n_iter=None if n_iter is None else check_count(n_iter, "n_iter"),
-        step_size=check_step_size(step_size),
-        n_restarts=check_count(n_restarts, "n_restarts"),
-        n_targets=check_count(n_targets, "n_targets"),
-        n_queries=None if n_queries is None else check_count(n_queries, "n_queries"),
-        clip=clip,
-        random_state=_seed(random_state),
-        features=_freeze(features),
         method=None if method is None else check_method(method),
+        **params.as_dict(),
     )
-
-
-def _freeze(features):
-    """``features`` as a tuple (or None/str/int as given): scorers hold only
-    plain, comparable attributes."""
-    if features is None or isinstance(features, (str, numbers.Integral)):
-        return features
-    return tuple(np.asarray(features).tolist())

@@ -7,12 +7,13 @@ one can be compared with a curve drawn by another.
 
 import numpy as np
 
-from .._validation import check_samples
+from .._validation import NORM, SAMPLES, check_samples, public, real
 from ._common import check_norm
 
 DEFAULT_EPS_FRACTION = 0.2
 
 
+@public({"X": SAMPLES, "norm": NORM, "fraction": [real(0.0, closed="neither")]})
 def default_eps(X, *, norm=2, fraction=DEFAULT_EPS_FRACTION):
     """Default perturbation radius: a fraction of the spread of ``X``.
 
