@@ -34,6 +34,10 @@ accuracy is at least ``--min-accuracy`` (0.93 by default).
 
     python benchmarks/bench_certified_training.py [--datasets digits,...]
         [--plot certified_training.png] [--n-jobs 2] [--min-accuracy 0.93]
+        [--quick]
+
+``--quick`` (what the test suite runs, to keep the script working): wine
+only, the first run of each method, 50 iterations, one job.
 """
 
 import argparse
@@ -97,6 +101,14 @@ def grid(eps):
         for b in (0.5, 1, 2)
     ]
     return runs
+
+
+def quick_grid(eps):
+    """The first run of each method of :func:`grid`."""
+    first = {}
+    for method, params in grid(eps):
+        first.setdefault(method, params)
+    return list(first.items())
 
 
 def run(data, method, params):
@@ -215,17 +227,28 @@ def plot(results, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="digits,breast_cancer,wine")
+    parser.add_argument("--datasets", default=None, help="default: all three")
     parser.add_argument("--plot", default="certified_training.png")
-    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--n-jobs", type=int, default=None, help="default 2")
     parser.add_argument("--min-accuracy", type=float, default=0.93)
+    parser.add_argument(
+        "--quick", action="store_true", help="wine, 5 short runs, 1 job"
+    )
     args = parser.parse_args()
+    if args.datasets is None:
+        args.datasets = "wine" if args.quick else "digits,breast_cancer,wine"
+    if args.n_jobs is None:
+        args.n_jobs = 1 if args.quick else 2
     results = {}
     for name in args.datasets.split(","):
         data = load(name)
         eps = data[4]
+        runs = grid(eps)
+        if args.quick:
+            data = (*data[:-1], 50)  # max_iter
+            runs = quick_grid(eps)
         rows = Parallel(n_jobs=args.n_jobs)(
-            delayed(run)(data, method, params) for method, params in grid(eps)
+            delayed(run)(data, method, params) for method, params in runs
         )
         report(name, eps, rows, args.min_accuracy)
         results[name] = (eps, rows)

@@ -5,7 +5,10 @@ timed as the median of several repeats; the tightness of every certified
 bound is reported as its ratio to the lower bound (1.0 would be exact).
 
     python benchmarks/bench_lipschitz.py [--repeats 5] [--random-weights]
-                                         [--blas-threads N]
+                                         [--blas-threads N] [--quick]
+
+``--quick`` (what the test suite runs, to keep the script working): a
+64 -> 32 -> 32 -> 10 network on 300 samples, one repeat.
 
 On a busy 2-core machine, multi-threaded OpenBLAS suffers badly from
 oversubscription; ``--blas-threads 1`` gives stable numbers.
@@ -27,22 +30,25 @@ from sklip.lipschitz import (
 )
 
 HIDDEN = (512, 512, 512)
+N_FEATURES, N_SAMPLES = 784, 2000
+QUICK = {"hidden": (32, 32), "n_features": 64, "n_samples": 300}
 
 
-def build_model(random_weights, seed=0):
+def build_model(random_weights, seed=0, hidden=HIDDEN, n_features=N_FEATURES,
+                n_samples=N_SAMPLES):  # fmt: skip
     """A briefly fitted MNIST-sized classifier (sklip's, else scikit-learn's)."""
     try:
         from sklip.neural_network import LipschitzMLPClassifier as Model
     except ImportError:  # the estimators are developed in parallel
         from sklearn.neural_network import MLPClassifier as Model
     X, y = make_classification(
-        n_samples=2000,
-        n_features=784,
-        n_informative=50,
+        n_samples=n_samples,
+        n_features=n_features,
+        n_informative=min(50, n_features // 2),
         n_classes=10,
         random_state=seed,
     )
-    model = Model(hidden_layer_sizes=HIDDEN, max_iter=3, random_state=seed)
+    model = Model(hidden_layer_sizes=hidden, max_iter=3, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
@@ -65,7 +71,10 @@ def median_time(func, repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=None, help="default 5")
+    parser.add_argument(
+        "--quick", action="store_true", help="a small network, 1 repeat"
+    )
     parser.add_argument(
         "--random-weights",
         action="store_true",
@@ -78,15 +87,18 @@ def main():
         help="cap BLAS threads (threadpoolctl)",
     )
     args = parser.parse_args()
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 5
     with threadpool_limits(limits=args.blas_threads, user_api="blas"):
         run(args)
 
 
 def run(args):
-
-    model, X = build_model(args.random_weights)
+    sizes = QUICK if args.quick else {}
+    model, X = build_model(args.random_weights, **sizes)
+    hidden = sizes.get("hidden", HIDDEN)
     print(
-        f"model: {type(model).__name__} {[784, *HIDDEN, 10]}, "
+        f"model: {type(model).__name__} {[X.shape[1], *hidden, 10]}, "
         f"{'random' if args.random_weights else 'briefly fitted'} weights, "
         f"median of {args.repeats} repeats"
     )
@@ -96,7 +108,7 @@ def run(args):
         max(1, args.repeats // 2),
     )
     print(
-        f"\n  {'lower bound (500 rows)':28s} {t_lower * 1e3:9.1f} ms"
+        f"\n  {f'lower bound ({len(X[:500])} rows)':28s} {t_lower * 1e3:9.1f} ms"
         f"   value {lower:10.4g}"
     )
     print(f"\n  {'method':28s} {'time':>12s}   {'bound':>10s}   bound / lower")

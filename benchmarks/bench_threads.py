@@ -16,6 +16,10 @@ started with as many BLAS threads as cores (loky and dask's nanny would cap
 them to 1 by themselves).
 
 Usage: python benchmarks/bench_threads.py [--repeats 3] [--no-load] [--quick]
+
+``--quick`` (what the test suite runs, to keep the script working): 300
+samples, hidden (16,), 2 epochs, a 2-step APGD-CE in the robustness scorer,
+one repeat and no competing process; its times mean nothing.
 """
 
 import argparse
@@ -77,20 +81,23 @@ def worker_cap(n):
             os.environ["SKLIP_WORKER_BLAS_THREADS"] = old_env
 
 
-def _estimator(max_iter):
+def _estimator(max_iter, quick=False):
     return LipschitzMLPClassifier(
-        hidden_layer_sizes=(128, 128), max_iter=max_iter, random_state=0
+        hidden_layer_sizes=(16,) if quick else (128, 128),
+        max_iter=max_iter,
+        random_state=0,
     )
 
 
-def _search(max_iter):
+def _search(max_iter, quick=False):
+    attack = {"attack": "apgd-ce", "n_iter": 2} if quick else {"n_iter": 10}
     scoring = {
         "accuracy": "accuracy",
         "lipschitz": sklip.make_lipschitz_scorer(),
-        "robust": sklip.make_robustness_scorer(eps=0.5, n_iter=10, random_state=0),
+        "robust": sklip.make_robustness_scorer(eps=0.5, random_state=0, **attack),
     }
     return GridSearchCV(
-        _estimator(max_iter),
+        _estimator(max_iter, quick),
         {"penalty": ["frobenius", "spectral"], "alpha": [1e-3, 1.0]},
         scoring=scoring,
         refit="accuracy",
@@ -107,7 +114,7 @@ def _median_time(func, repeats):
     return float(np.median(times))
 
 
-def _dask_time(X, y, max_iter, capped, repeats):
+def _dask_time(X, y, max_iter, capped, repeats, quick=False):
     """Median search time on a fresh 2-worker LocalCluster, or None."""
     try:
         import distributed
@@ -126,23 +133,30 @@ def _dask_time(X, y, max_iter, capped, repeats):
     )
     try:
         with distributed.Client(cluster), joblib.parallel_config(backend="dask"):
-            _search(max_iter).fit(X, y)  # warm the workers up
-            return _median_time(lambda: _search(max_iter).fit(X, y), repeats)
+            _search(max_iter, quick).fit(X, y)  # warm the workers up
+            return _median_time(lambda: _search(max_iter, quick).fit(X, y), repeats)
     finally:
         cluster.close()
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=None, help="default 3")
     parser.add_argument("--no-load", action="store_true")
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny, 1 repeat, no competing load"
+    )
     args = parser.parse_args()
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
+    # The competing process would take the cores from whatever runs beside
+    # the quick run (the test suite's other workers).
+    args.no_load = args.no_load or args.quick
     warnings.simplefilter("ignore", ConvergenceWarning)
     warnings.filterwarnings("ignore", message="Port 8787")
 
-    n = 2000 if args.quick else 4000
-    max_iter = 3 if args.quick else 5
+    n = 300 if args.quick else 4000
+    max_iter = 2 if args.quick else 5
     X, y = make_classification(
         n_samples=n, n_features=50, n_informative=20, n_classes=3, random_state=0
     )
@@ -158,15 +172,16 @@ def main():
     print(f"cores: {os.cpu_count()}; BLAS: {'; '.join(blas)}")
     print(
         f"competing process: {'none' if args.no_load else 'busy matmul loop'}; "
-        f"{n} samples, hidden (128, 128), {max_iter} epochs; grid 2 penalties x "
+        f"{n} samples, hidden {(16,) if args.quick else (128, 128)}, "
+        f"{max_iter} epochs; grid 2 penalties x "
         f"2 alphas x 2 folds, 3 metrics; medians of {args.repeats} (seconds)"
     )
 
     def fit():
-        _estimator(max_iter).fit(X, y)
+        _estimator(max_iter, args.quick).fit(X, y)
 
     def search():
-        _search(max_iter).fit(X, y)
+        _search(max_iter, args.quick).fit(X, y)
 
     def threading_search():
         with joblib.parallel_config(backend="threading", n_jobs=2):
@@ -218,7 +233,8 @@ def main():
             )
         )
         dask_times = [
-            _dask_time(X, y, max_iter, capped, args.repeats) for capped in (False, True)
+            _dask_time(X, y, max_iter, capped, args.repeats, args.quick)
+            for capped in (False, True)
         ]
         if None in dask_times:
             print("(dask LocalCluster skipped: pip install 'sklip[distributed]')")

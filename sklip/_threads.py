@@ -101,6 +101,7 @@ def get_worker_blas_threads():
     Returns
     -------
     n : int
+        BLAS threads per worker, or 0 when workers are not capped.
 
     Examples
     --------

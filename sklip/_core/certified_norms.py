@@ -109,6 +109,10 @@ class Chain:
         return np.array([_svd_norm(W) for W in self.coefs])
 
     def segments(self):
+        """``(norms, tails, tail_slack)``: every segment product and its bound, once.
+
+        Computed on the first call and cached; see the class docstring.
+        """
         if self._norms is not None:
             return self._norms, self.tails, self.tail_slack
         m = self.m

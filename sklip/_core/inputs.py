@@ -112,6 +112,8 @@ class Inputs:
 
     # -- reading X ---------------------------------------------------------
     def _check_type(self, X):
+        """``X`` checked: a non-empty table, a sparse matrix small enough to densify
+        or an array."""
         if X is None:
             raise ValueError("X is required; got None.")
         if _is_dataframe(X):
@@ -136,6 +138,7 @@ class Inputs:
         )
 
     def _check_names(self):
+        """Refuse a DataFrame whose columns differ from ``feature_names_in_``."""
         fitted = getattr(self.estimator, "feature_names_in_", None)
         if fitted is None or not _is_dataframe(self.X):
             return
@@ -154,6 +157,7 @@ class Inputs:
         return None if names is None else np.asarray(names, dtype=object)
 
     def _numeric_columns(self):
+        """Mask of the columns of ``X`` holding numbers (the others are categorical)."""
         d = self.X.shape[1]
         if _is_dataframe(self.X):
             return np.array([_numeric_kind(t) for t in self.X.dtypes])
@@ -170,6 +174,7 @@ class Inputs:
         return out
 
     def _float_columns(self, columns):
+        """The ``columns`` of ``X`` as float64; a non-finite value is an error."""
         X = self.X
         if _is_dataframe(X):
             Xs = X.iloc[:, columns].to_numpy(dtype=np.float64, copy=True)
@@ -255,6 +260,7 @@ class Inputs:
 
 
 def _clip_bound(value, name, n_features):
+    """One side of ``clip`` as a float64 scalar or ``(n_features,)`` array, checked."""
     if value is None or isinstance(value, (str, bytes)):
         raise ValueError(
             f"clip {name} must be a number or an array of shape ({n_features},); "

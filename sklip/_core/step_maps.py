@@ -73,6 +73,12 @@ def _selection_map(n_in, keep, n_extra=0):
 
 
 def _imputer_map(name, step):
+    """A fitted ``SimpleImputer`` as a selection map.
+
+    With NaN markers it is the identity on the perturbed (finite) points,
+    minus the columns it drops, plus its indicator columns (held at 0); any
+    other marker makes it non-affine, so its columns are held fixed.
+    """
     if not _is_nan(step.missing_values):
         # A numeric marker (say 0) is imputed wherever a perturbation lands
         # on it: not affine.
@@ -93,6 +99,12 @@ def _imputer_map(name, step):
 
 
 def _column_transformer_map(name, ct):
+    """A fitted ``ColumnTransformer`` as the sum of its parts' maps.
+
+    Each part's map is placed on its input columns and output slice; rows
+    that no raw column drives (virtual rows) are appended and columns held by
+    any part are held fixed by the whole.
+    """
     check_is_fitted(ct)
     n_raw = ct.n_features_in_
     out_slices = ct.output_indices_

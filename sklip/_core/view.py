@@ -166,6 +166,10 @@ def _final_layers(name, model):
 
 
 def _raw_final_layers(name, model):
+    """``(coefs, intercepts, activation)`` of a fitted MLP or linear model, unchecked.
+
+    A ``TypeError`` names any other model or an unsupported activation.
+    """
     if is_target_transformer(model):  # unfitted, else _leaves opened it
         check_is_fitted(model, "regressor_")
     if _is_mlp(model):

@@ -54,7 +54,7 @@ classes_ : ndarray of shape (n_classes,)
 See Also
 --------
 LipschitzMLPRegressor : The regressor with the same penalties.
-sklearn.neural_network.MLPClassifier : scikit-learn's MLP (L2 penalty only).
+sklearn.neural_network.MLPClassifier : The scikit-learn MLP (L2 penalty only).
 
 References
 ----------

@@ -42,7 +42,7 @@ Attributes
 See Also
 --------
 LipschitzMLPClassifier : The classifier with the same penalties.
-sklearn.neural_network.MLPRegressor : scikit-learn's MLP (L2 penalty only).
+sklearn.neural_network.MLPRegressor : The scikit-learn MLP (L2 penalty only).
 
 References
 ----------

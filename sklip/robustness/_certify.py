@@ -215,6 +215,7 @@ def certified_accuracy(
     Returns
     -------
     accuracy : float or ndarray of shape (n_eps,)
+        Weighted fraction of samples correct and certified, per radius.
 
     Examples
     --------

@@ -77,6 +77,7 @@ def scaled_row_norms(A, norm=2):
 
 
 def check_target_length(y, X):
+    """``y`` as an array with one entry per row of ``X``."""
     n = X.shape[0]
     if y is None:
         raise ValueError("y is required; got None.")
@@ -195,6 +196,7 @@ def encode_labels(estimator, y):
 
 
 def check_classifier(estimator, func_name):
+    """Refuse anything but a fitted single-output classifier, naming ``func_name``."""
     if not is_classifier(estimator):
         raise ValueError(
             f"{func_name} needs a classifier; got {type(estimator).__name__}."

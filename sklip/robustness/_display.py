@@ -203,6 +203,7 @@ class RobustnessCurveDisplay:
         Parameters
         ----------
         estimator : fitted classifier or regressor
+            The model to attack and certify.
         X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
             Inputs in raw units, handed to the model as given.
         y : array-like of shape (n_samples,)
@@ -216,9 +217,25 @@ class RobustnessCurveDisplay:
             ``"apgd-ce"``, ``"apgd-dlr"``, ``"apgd-t"``, ``"square"``,
             ``"pgd"``, ``"fgsm"``, ``"noise"``) and ``"certified"``.
         norm : {2, np.inf}, default=2
-        n_iter, step_size, n_restarts, n_targets, n_queries, clip, random_state
-            Passed to :func:`perturb` (``clip`` also to the certificate).
+            Norm of the perturbation ball.
+        n_iter : int, default=None
+            Steps per restart; None: the attack's own default. See
+            :func:`perturb`.
+        step_size : float, default=None
+            PGD step length; None: ``2.5 * eps / n_iter``.
+        n_restarts : int, default=1
+            Starts of APGD-CE / PGD, or random draws of noise.
+        n_targets : int, default=9
+            Target classes of APGD-T.
+        n_queries : int, default=None
+            Query budget of Square Attack; None: see :func:`perturb`.
+        clip : tuple (low, high), default=None
+            Bounds the perturbed points must respect (also those of the
+            certificate). See :func:`perturb`.
+        random_state : int, RandomState, Generator or None, default=0
+            Seed of the attacks' random draws. See :func:`perturb`.
         sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights of the scores.
         features : str, int, array-like of str, int or bool, default=None
             Columns perturbed and certified; the others are held fixed. See
             :func:`perturb`.
@@ -227,6 +244,7 @@ class RobustnessCurveDisplay:
             The certificate of the ``"certified"`` curve (see
             :func:`certified_accuracy`); it honours ``clip``.
         ax : matplotlib Axes, default=None
+            Axes to draw on; None: a new figure.
         name : str, default=None
             Model name for the legend; defaults to the estimator's class name.
         curve_kwargs : dict, default=None

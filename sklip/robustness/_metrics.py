@@ -38,8 +38,23 @@ _ATTACK_DOC = """
         alone for models without a network view).
     norm : {2, np.inf}, default=2
         Norm of the perturbation ball.
-    n_iter, step_size, n_restarts, n_targets, n_queries, clip, random_state
-        Passed to :func:`perturb`.
+    n_iter : int, default=None
+        Steps per restart; None: the attack's own default. See :func:`perturb`.
+    step_size : float, default=None
+        PGD step length; None: ``2.5 * eps / n_iter``.
+    n_restarts : int, default=1
+        Starts of APGD-CE / PGD, or random draws of noise.
+    n_targets : int, default=9
+        Target classes of APGD-T.
+    n_queries : int, default=None
+        Query budget of Square Attack; None: see :func:`perturb`.
+    clip : tuple (low, high), default=None
+        Bounds the perturbed points must respect. See :func:`perturb`.
+    random_state : int, RandomState, Generator or None, default=None
+        Seed of the attack's random draws; an int gives every radius the
+        same draws. See :func:`perturb`."""
+
+_FEATURES_DOC = """
     features : str, int, array-like of str, int or bool, default=None
         Columns to perturb (names, indices or a boolean mask); the others
         are held fixed. None: every column but categorical ones
@@ -142,6 +157,7 @@ def robust_accuracy(
     Parameters
     ----------
     estimator : fitted classifier
+        The model to attack.
     X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
         Clean inputs, raw units, handed to the model as given.
     y : array-like of shape (n_samples,)
@@ -152,10 +168,12 @@ def robust_accuracy(
     {attack_doc}
     sample_weight : array-like of shape (n_samples,), default=None
         Sample weights.
+    {features_doc}
 
     Returns
     -------
     score : float or ndarray of shape (n_eps,)
+        Weighted fraction of samples still correctly classified, per radius.
 
     Examples
     --------
@@ -211,15 +229,21 @@ def prediction_stability(
     Parameters
     ----------
     estimator : fitted classifier
+        The model to attack.
     X : array-like of shape (n_samples, n_features)
+        Clean inputs, raw units.
     eps : float or array-like of shape (n_eps,)
         Radius (raw input units).
     {attack_doc}
     sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+    {features_doc}
 
     Returns
     -------
     stability : float or ndarray of shape (n_eps,)
+        Weighted fraction of samples whose predicted class is unchanged,
+        per radius.
 
     Examples
     --------
@@ -284,16 +308,22 @@ def robust_r2(
     Parameters
     ----------
     estimator : fitted regressor
+        The model to attack.
     X : array-like of shape (n_samples, n_features)
+        Clean inputs, raw units.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True targets; the attack maximises the squared error against them.
     eps : float or array-like of shape (n_eps,)
         Radius (raw input units).
     {attack_doc}
     sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+    {features_doc}
 
     Returns
     -------
     score : float or ndarray of shape (n_eps,)
+        R^2 at the worst points found, per radius.
 
     Examples
     --------
@@ -346,16 +376,20 @@ def max_output_deviation(
     Parameters
     ----------
     estimator : fitted regressor
+        The model to attack.
     X : array-like of shape (n_samples, n_features)
+        Clean inputs, raw units.
     eps : float or array-like of shape (n_eps,)
         Radius (raw input units).
     {attack_doc}
     sample_weight : array-like of shape (n_samples,), default=None
         Only samples with positive weight are considered.
+    {features_doc}
 
     Returns
     -------
     deviation : float or ndarray of shape (n_eps,)
+        Largest L2 output change found, in output units, per radius.
 
     Examples
     --------
@@ -386,4 +420,4 @@ for _f in (robust_accuracy, prediction_stability, robust_r2, max_output_deviatio
     _f.__doc__ = _f.__doc__.replace(
         "    {attack_doc}",
         _ATTACK_DOC.strip("\n").replace("{attacks}", ATTACK_CHOICES_DOC),
-    )
+    ).replace("    {features_doc}", _FEATURES_DOC.strip("\n"))

@@ -191,6 +191,7 @@ class AttackParams:
     }
 
     def __post_init__(self):
+        """Validate every field, then store numpy scalars as plain ``int``/``float``."""
         validate_parameter_constraints(
             self.CONSTRAINTS, self.as_dict(), caller_name=type(self).__name__
         )

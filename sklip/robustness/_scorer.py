@@ -135,6 +135,7 @@ class _RobustnessScorer(BaseScorer):
         return sign * func(*args, **kwargs)
 
     def _repr_params(self):
+        """The parameters shown in the scorer's repr (attack ones only if used)."""
         params = {"eps": self.eps, "metric": self.metric}
         attacks = self.metric == "auto" or _METRICS[self.metric][3]
         if attacks:
@@ -208,8 +209,18 @@ def make_robustness_scorer(
         (scores only) on trees, SVC, k-NN and any other model.
     norm : {2, np.inf}, default=2
         Norm of the perturbation ball.
-    n_iter, step_size, n_restarts, n_targets, n_queries, clip
-        Passed to :func:`perturb`.
+    n_iter : int, default=None
+        Steps per restart; None: the attack's own default. See :func:`perturb`.
+    step_size : float, default=None
+        PGD step length; None: ``2.5 * eps / n_iter``.
+    n_restarts : int, default=1
+        Starts of APGD-CE / PGD, or random draws of noise.
+    n_targets : int, default=9
+        Target classes of APGD-T.
+    n_queries : int, default=None
+        Query budget of Square Attack; None: see :func:`perturb`.
+    clip : tuple (low, high), default=None
+        Bounds the perturbed points must respect. See :func:`perturb`.
     random_state : int, RandomState, Generator or None, default=0
         Kept as an int seed (drawn once here from a RandomState/Generator):
         each call draws a fresh generator from it, so every candidate and
