@@ -21,7 +21,10 @@ Check where your model files come from all the same.
 """
 
 import importlib
+import os
 import pathlib
+
+from ._validation import public
 
 __all__ = ["save", "load", "UntrustedTypeError"]
 
@@ -36,6 +39,9 @@ class UntrustedTypeError(ValueError):
     """A model file holds a type that :func:`load` does not trust."""
 
 
+_PATH = [str, os.PathLike]
+
+
 def _skops():
     try:
         import skops.io as sio
@@ -47,6 +53,7 @@ def _skops():
     return sio
 
 
+@public({"model": "no_validation", "path": _PATH})
 def save(model, path):
     """Save ``model`` (any fitted estimator, or a dict / list of them and of
     plain values) to ``path`` with ``skops.io``.
@@ -102,6 +109,7 @@ def untrusted_types(path):
     return [t for t in sio.get_untrusted_types(file=path) if not _is_trusted(t)]
 
 
+@public({"path": _PATH, "trusted": ["array-like", None]})
 def load(path, *, trusted=None):
     """Load an object saved by :func:`save`, building trusted types only.
 
