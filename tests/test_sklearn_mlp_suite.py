@@ -48,7 +48,7 @@ DELIBERATE_DIFFERENCES = {
     ),
     "test_gradient": (
         "calls scikit-learn's private _loss_grad_lbfgs; sklip's gradients "
-        "are checked by finite differences in tests/test_gradients.py"
+        "are checked by finite differences in tests/neural_network/test_gradients.py"
     ),
 }
 

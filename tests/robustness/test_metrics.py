@@ -22,7 +22,7 @@ from sklip.robustness import (
     robust_r2,
 )
 
-from ._robustness_models import (
+from .._robustness_models import (
     blobs,
     digits,
     logreg,

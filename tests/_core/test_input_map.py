@@ -24,7 +24,7 @@ from sklip._core.step_maps import input_map_of
 from sklip.lipschitz import as_network
 from sklip.pipeline import Pipeline, make_pipeline
 
-from ._helpers import numerical_gradient, objective_and_gradient
+from .._helpers import numerical_gradient, objective_and_gradient
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((40, 5)) * [1.0, 3.0, 0.5, 10.0, 2.0] + [0, 1, 2, 3, 4]

@@ -18,7 +18,7 @@ from sklip._core.input_map import InputMap
 from sklip.neural_network._objective import Objective, TrainingTerms
 from sklip.neural_network._penalties import NoPenalty
 
-from ._helpers import numerical_gradient, training_state
+from .._helpers import numerical_gradient, training_state
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 

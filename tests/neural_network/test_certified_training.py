@@ -21,7 +21,7 @@ from sklip import (
 from sklip._core.input_map import InputMap
 from sklip.pipeline import make_pipeline
 
-from ._helpers import numerical_gradient, objective_and_gradient
+from .._helpers import numerical_gradient, objective_and_gradient
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -382,7 +382,7 @@ def test_budget_holds_over_the_perturbable_columns_of_a_column_transformer(solve
     # One-hot columns are held fixed: the budget covers the scaled numeric
     # columns, which are the default features= of the bound.
     pytest.importorskip("pandas", reason="DataFrame input needs pandas")
-    from ._robustness_models import mixed_pipeline
+    from .._robustness_models import mixed_pipeline
 
     final = LipschitzMLPClassifier(
         (16,), solver=solver, max_lipschitz=0.5, max_iter=100, random_state=0

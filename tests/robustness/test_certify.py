@@ -32,7 +32,7 @@ from sklip.robustness import (
 from sklip.robustness._certify import classifier_certifier
 from sklip.verification._methods import METHOD_NAMES, METHODS, auto_methods
 
-from ._robustness_models import blobs
+from .._robustness_models import blobs
 
 BOUND_METHODS = ["auto", "crown", "alpha-crown"]
 RTOL = 1e-3  # the radius bisection's relative precision
@@ -295,7 +295,7 @@ def test_registry_drives_the_cli_and_the_docs():
             a for a in sub.choices[name]._actions if a.dest == "certify_method"
         )
         assert tuple(action.choices) == METHOD_NAMES and action.default == "auto"
-    page = (Path(__file__).parents[1] / "docs/guide/certificates.rst").read_text()
+    page = (Path(__file__).parents[2] / "docs/guide/certificates.rst").read_text()
     for name in METHODS:
         assert f'``"{name}"``' in page, name
     # auto adds alpha-CROWN (on CROWN's near misses) to ReLU networks only.

@@ -18,7 +18,7 @@ from sklip.robustness import (
     robust_accuracy,
 )
 
-from ._robustness_models import blobs, logreg, mlp_regressor, regression, ridge
+from .._robustness_models import blobs, logreg, mlp_regressor, regression, ridge
 
 ALL_CLASSIFIER_METRICS = [
     "robust_accuracy",

@@ -237,7 +237,7 @@ def test_docs_page_snippets_run():
     pytest.importorskip("rich")
     import pathlib
 
-    page = pathlib.Path(__file__).parents[1] / "docs" / "scaling.md"
+    page = pathlib.Path(__file__).parents[2] / "docs" / "scaling.md"
     text = page.read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert len(blocks) == 3

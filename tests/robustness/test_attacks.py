@@ -17,7 +17,7 @@ from sklip.robustness import (
 )
 from sklip.robustness._objectives import make_objective
 
-from ._robustness_models import (
+from .._robustness_models import (
     blobs,
     classifiers,
     digits,

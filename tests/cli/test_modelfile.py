@@ -10,7 +10,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from tests.test_cli import sklip
+from tests.cli.test_commands import sklip
 
 pd = pytest.importorskip("pandas", reason="the CLI reads CSV with pandas (extra 'cli')")
 pytest.importorskip("skops", reason="model files are skops files (extra 'cli')")
@@ -132,7 +132,7 @@ CASES = {
     "injected object": (
         _evaluate("evil.skops"),
         "does not trust",
-        "test_cli_files.Evil",
+        "test_modelfile.Evil",
     ),
     "missing column": (
         _evaluate("model.skops", "no_b.csv"),
@@ -165,12 +165,12 @@ def test_library_load_refuses_untrusted_types(files):
     from sklip.persistence import UntrustedTypeError, load, untrusted_types
 
     assert untrusted_types(files / "model.skops") == []
-    assert untrusted_types(files / "evil.skops") == ["tests.test_cli_files.Evil"]
-    with pytest.raises(UntrustedTypeError, match="tests.test_cli_files.Evil"):
+    assert untrusted_types(files / "evil.skops") == ["tests.cli.test_modelfile.Evil"]
+    with pytest.raises(UntrustedTypeError, match="tests.cli.test_modelfile.Evil"):
         load(files / "evil.skops")
     assert not (files / MARKER).exists()
     # Trusting it on purpose is the caller's choice (and runs its code).
-    loaded = load(files / "evil.skops", trusted=["tests.test_cli_files.Evil"])
+    loaded = load(files / "evil.skops", trusted=["tests.cli.test_modelfile.Evil"])
     assert isinstance(loaded["payload"], Evil)
     (files / MARKER).unlink(missing_ok=True)
     with pytest.raises(ValueError, match="not a model file written by sklip.save"):

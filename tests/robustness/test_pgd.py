@@ -12,7 +12,7 @@ from sklearn.preprocessing import StandardScaler
 from sklip.lipschitz import as_network
 from sklip.robustness import perturb
 
-from ._robustness_models import (
+from .._robustness_models import (
     blobs,
     digits,
     logreg,

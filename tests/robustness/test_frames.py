@@ -45,7 +45,7 @@ from sklip.robustness import (
     robust_accuracy,
 )
 
-from ._robustness_models import NUMERIC, blobs, logreg, mixed_frame, mixed_models
+from .._robustness_models import NUMERIC, blobs, logreg, mixed_frame, mixed_models
 
 pd = pytest.importorskip("pandas")
 
@@ -540,7 +540,7 @@ def test_handover_refuses_unreadable_steps_before_fitting():
 def test_features_on_arrays_soundness_and_held_columns(name, norm):
     """Plain arrays, no encoder: features=[0, 2] moves only columns 0 and 2,
     and no sample certified over them is broken by PGD over them."""
-    from . import _robustness_models as models
+    from .. import _robustness_models as models
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fitting the cached models
@@ -590,7 +590,7 @@ def test_penalty_gradient_through_a_column_transformer_map(penalty):
     """The handed map of a ColumnTransformer (numeric rows in raw units plus
     unit rows for the encoded columns) through the training objective:
     finite differences agree with the gradient."""
-    from ._helpers import numerical_gradient, objective_and_gradient
+    from .._helpers import numerical_gradient, objective_and_gradient
 
     _, model, df, y = MODELS[1]
     input_map = model[-1].input_map_

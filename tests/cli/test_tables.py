@@ -13,13 +13,13 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.test_cli import sklip
+from tests.cli.test_commands import sklip
 
 pd = pytest.importorskip("pandas", reason="the CLI reads CSV with pandas (extra 'cli')")
 pytest.importorskip("matplotlib", reason="the CLI report plots (extra 'cli')")
 pytest.importorskip("skops", reason="model files are skops files (extra 'cli')")
 
-DATA = pathlib.Path(__file__).parent / "data"
+DATA = pathlib.Path(__file__).parents[1] / "data"
 # The default model (64 hidden units, 200 epochs) on a small grid.
 GRID = ["--quick", "--n-jobs", "1", "--hidden", "64", "--max-iter", "200"]
 TABLES = {
@@ -297,7 +297,7 @@ def test_categorical_override_and_missing_cells(searched, workdir):
 
 
 def test_report_figures(searched, workdir):
-    from tests.test_cli import _check_png
+    from tests.cli.test_commands import _check_png
 
     for png in ("accuracy_vs_lipschitz.png", "robustness_curves.png"):
         _check_png(workdir / "penguins-report" / png)

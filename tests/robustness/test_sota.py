@@ -22,7 +22,7 @@ from sklip.robustness._common import make_rng
 from sklip.robustness._geometry import linear_max, project, row_norms
 from sklip.robustness._objectives import Objective, make_objective
 
-from ._robustness_models import (
+from .._robustness_models import (
     blobs,
     digits,
     logreg,

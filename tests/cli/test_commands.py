@@ -11,7 +11,7 @@ import pytest
 pd = pytest.importorskip("pandas", reason="the CLI reads CSV with pandas (extra 'cli')")
 pytest.importorskip("matplotlib", reason="the CLI report plots (extra 'cli')")
 
-ROOT = pathlib.Path(__file__).parents[1]
+ROOT = pathlib.Path(__file__).parents[2]
 FAST = ["--quick", "--n-jobs", "1", "--alphas", "1", "--max-iter", "40"]
 
 

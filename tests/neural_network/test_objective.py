@@ -16,7 +16,7 @@ from sklip.neural_network._base import BaseLipschitzMLP
 from sklip.neural_network._objective import PENALTIES
 from sklip.neural_network._penalties import Penalty
 
-from ._helpers import numerical_gradient, objective_and_gradient
+from .._helpers import numerical_gradient, objective_and_gradient
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 

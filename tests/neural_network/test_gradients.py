@@ -5,7 +5,7 @@ import pytest
 
 from sklip import LipschitzMLPClassifier, LipschitzMLPRegressor
 
-from ._helpers import numerical_gradient, objective_and_gradient
+from .._helpers import numerical_gradient, objective_and_gradient
 
 PENALTIES = ["spectral", "frobenius", "none"]
 ACTIVATIONS = ["relu", "tanh", "logistic", "identity"]

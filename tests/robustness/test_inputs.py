@@ -32,7 +32,7 @@ from sklip.robustness import (
     robust_r2,
 )
 
-from ._robustness_models import blobs, logreg, mlp_multi, regression, ridge
+from .._robustness_models import blobs, logreg, mlp_multi, regression, ridge
 
 X2, Y2 = blobs(2)
 XR, YR = regression()

@@ -12,7 +12,7 @@ from sklip.robustness import (
     robust_r2,
 )
 
-from ._robustness_models import blobs, digits, logreg, mlp_digits, regression, ridge
+from .._robustness_models import blobs, digits, logreg, mlp_digits, regression, ridge
 
 
 @pytest.fixture
