@@ -101,7 +101,7 @@ def test_docs_have_no_unexecuted_code():
 
 def test_markdown_pages_are_executed_by_a_test():
     """A docs/*.md page's Python blocks are run by a test that names it."""
-    tests = " ".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
+    tests = " ".join(p.read_text() for p in (ROOT / "tests").rglob("test_*.py"))
     for page in DOCS.rglob("*.md"):
         if "_build" in page.parts or "```python" not in page.read_text():
             continue
