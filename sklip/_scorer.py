@@ -19,7 +19,16 @@ simpler and stabler:
   raises ``AttributeError`` (scikit-learn issue 31599).
 - ``get_metadata_routing()`` / ``set_score_request(**requests)``: metadata
   routing when ``sklearn.set_config(enable_metadata_routing=True)``.
+
+Failures. A scorer that cannot score raises (it never returns NaN: a
+non-finite score is an error naming the scorer). scikit-learn's searches
+catch a scorer's exception under their default ``error_score=np.nan``, warn
+("Scoring failed", with sklip's message in the details) and record NaN;
+``GridSearchCV(..., error_score="raise")`` surfaces it, as sklip's command
+line does.
 """
+
+import math
 
 from sklearn.utils.metadata_routing import (
     MetadataRequest,
@@ -72,11 +81,26 @@ class BaseScorer:
         Returns
         -------
         score : float
+
+        Raises
+        ------
+        ValueError
+            If the score is not a finite number (never returned as NaN), or
+            the metric fails (for its own reason, e.g. a classifier's metric
+            on a regressor). Under ``GridSearchCV``'s default
+            ``error_score=np.nan`` scikit-learn turns an exception into NaN
+            and a warning; ``error_score="raise"`` surfaces it.
         """
         _raise_for_params(kwargs, self, None)
         if sample_weight is not None:
             kwargs["sample_weight"] = sample_weight
-        return self._score(estimator, X, y, **kwargs)
+        score = self._score(estimator, X, y, **kwargs)
+        if not math.isfinite(score):
+            raise ValueError(
+                f"{self!r} scored {type(estimator).__name__} as {float(score)}, "
+                "not a finite number; a search would rank it arbitrarily."
+            )
+        return score
 
     def _score(self, estimator, X, y, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -6,6 +6,14 @@ DataFrame), extracts the float coordinates an attack or a certificate moves
 (the ``features``), and builds the network over those coordinates through the
 model's input map (:meth:`Inputs.attack_space`). Attacks, certificates and the
 empirical lower bound all stand on it.
+
+Missing values. A NaN in a perturbed column is allowed when the model's
+preprocessing imputes it by a per-column constant (``SimpleImputer``, alone
+or inside a ``ColumnTransformer``): the entry is held at its imputed value
+and only the row's observed columns move. :attr:`Inputs.missing` marks those
+entries; the attack space then carries a per-row mask of movable
+coordinates (:meth:`Inputs.attack_space`), which every attack engine and
+the verification domain read, and :meth:`Inputs.assemble` puts the NaN back.
 """
 
 import numpy as np
@@ -53,7 +61,11 @@ class Inputs:
     columns : ndarray of int
         Raw columns moved by attacks and certified.
     Xs : ndarray of shape (n_samples, len(columns))
-        Those columns as finite float64 (a copy).
+        Those columns as finite float64 (a copy); a missing entry holds a
+        finite placeholder (see ``missing``).
+    missing : ndarray of bool of shape (n_samples, len(columns)) or None
+        The entries of ``Xs`` that are NaN in ``X`` (held fixed; the model's
+        imputer fills them); None when there is none.
     view : ModelView or None
     """
 
@@ -108,7 +120,15 @@ class Inputs:
                     if int(j) in cat:
                         input_map.check_columns([j], self.names)
         self.columns = columns
+        self._model_inputs = None
         self.Xs = self._float_columns(columns)
+        self.missing = None
+        nan = np.isnan(self.Xs)
+        if nan.any():
+            if gradients:
+                self._check_imputed(nan)
+            self.missing = nan
+            self.Xs[nan] = 0.0
 
     # -- reading X ---------------------------------------------------------
     def _check_type(self, X):
@@ -174,7 +194,8 @@ class Inputs:
         return out
 
     def _float_columns(self, columns):
-        """The ``columns`` of ``X`` as float64; a non-finite value is an error."""
+        """The ``columns`` of ``X`` as float64; an infinite value is an error
+        (NaN is checked by the caller: it may be imputed)."""
         X = self.X
         if _is_dataframe(X):
             Xs = X.iloc[:, columns].to_numpy(dtype=np.float64, copy=True)
@@ -182,16 +203,44 @@ class Inputs:
             Xs = X.tocsc()[:, columns].toarray().astype(np.float64, copy=False)
         else:
             Xs = np.array(X[:, columns], dtype=np.float64)
-        bad = ~np.isfinite(Xs)
+        bad = np.isinf(Xs)
         if bad.any():
-            j = int(columns[np.flatnonzero(bad.any(axis=0))[0]])
-            label = self.names[j] if self.names is not None else j
             raise ValueError(
-                f"X contains NaN or infinity in column {label!r}, which is to "
-                "be perturbed or certified; impute it first or leave it out of "
-                "`features`."
+                f"X contains infinity in column {self._label(columns, bad)}, "
+                "which is to be perturbed or certified; no ball around it is "
+                "finite. Leave the column out of `features` or fix the value."
             )
         return Xs
+
+    def _label(self, columns, bad):
+        """The name (or index) of the first column of ``bad`` (n, k)."""
+        j = int(columns[np.flatnonzero(bad.any(axis=0))[0]])
+        return repr(str(self.names[j])) if self.names is not None else str(j)
+
+    def _check_imputed(self, nan):
+        """Refuse NaN that the preprocessing does not impute: the model
+        inputs must be finite wherever ``X`` has NaN in a moved column."""
+        rows = np.flatnonzero(nan.any(axis=1))
+        label = self._label(self.columns, nan)
+        advice = (
+            "Put a SimpleImputer (strategy mean, median, most_frequent or "
+            "constant) in the pipeline before the model, impute X first, or "
+            "leave the column out of `features`."
+        )
+        try:
+            Z = self.model_inputs()
+        except ValueError as exc:
+            raise ValueError(
+                f"X contains NaN in column {label} (first: row {rows[0]}), "
+                f"which is to be perturbed or certified, and the model cannot "
+                f"transform it ({exc}). {advice}"
+            ) from exc
+        if not np.all(np.isfinite(Z[rows])):
+            raise ValueError(
+                f"X contains NaN in column {label} (first: row {rows[0]}), "
+                "which is to be perturbed or certified, and the model's "
+                f"preprocessing does not impute it. {advice}"
+            )
 
     @property
     def n_samples(self):
@@ -205,8 +254,11 @@ class Inputs:
     def assemble(self, Xs, rows=None):
         """``X`` (its ``rows`` only, when given) with the perturbed columns
         replaced by ``Xs``, in the type the user gave (DataFrame, ndarray,
-        sparse matrix of the same format)."""
+        sparse matrix of the same format); missing entries stay NaN."""
         X, cols = self.X, self.columns
+        if self.missing is not None:
+            held = self.missing if rows is None else self.missing[rows]
+            Xs = np.where(held, np.nan, Xs)
         if rows is not None:
             if _is_dataframe(X):
                 X = X.iloc[rows]
@@ -229,8 +281,11 @@ class Inputs:
 
     # -- the network ---------------------------------------------------------
     def model_inputs(self):
-        """The model inputs (after preprocessing) of ``X``, dense float64."""
-        return self.view.preprocess(self.X)
+        """The model inputs (after preprocessing) of ``X``, dense float64
+        (computed once)."""
+        if self._model_inputs is None:
+            self._model_inputs = self.view.preprocess(self.X)
+        return self._model_inputs
 
     def logits(self):
         """Raw outputs of the final network at ``X``, as ``predict`` sees them."""
@@ -239,24 +294,68 @@ class Inputs:
     def attack_space(self):
         """``(network, Z, mask)``: the coordinates ``Z`` an attack moves and
         the network on them. When every raw column is perturbed through a
-        fully affine pipeline, ``Z`` is ``Xs`` and the network the folded
-        one (``mask`` None). Otherwise ``Z = [Xs, z_rest]`` with
-        ``z_rest = preprocess(X) - Xs @ A_S`` (what the held columns and the
-        offsets contribute), and ``mask`` marks the first ``len(columns)``
-        coordinates as the only movable ones."""
+        fully affine pipeline and nothing is missing, ``Z`` is ``Xs`` and the
+        network the folded one (``mask`` None). Otherwise ``Z = [Xs,
+        z_rest]`` with ``z_rest = preprocess(X) - Xs @ A_S`` (what the held
+        columns, the imputed entries and the offsets contribute), and
+        ``mask`` marks the first ``len(columns)`` coordinates as the only
+        movable ones: shape ``(n_coordinates,)``, or ``(n_samples,
+        n_coordinates)`` when entries are missing (each row moves its
+        observed columns only; the imputer's constant stays in ``z_rest``).
+        Call :meth:`clip_bounds` first when there is a box: it moves the
+        placeholders of missing entries into it."""
         view = self.view
-        if self.all_columns and view.input_map.is_complete:
+        if self.missing is None and self.all_columns and view.input_map.is_complete:
             return view.folded(), self.Xs.copy(), None
         network, A_S = view.attack_network(self.columns)
         rest = self.model_inputs() - self.Xs @ A_S
         Z = np.hstack([self.Xs, rest])
-        mask = np.zeros(Z.shape[1], bool)
-        mask[: self.columns.size] = True
+        k = self.columns.size
+        if self.missing is None:
+            mask = np.zeros(Z.shape[1], bool)
+            mask[:k] = True
+        else:
+            mask = np.zeros(Z.shape, bool)
+            mask[:, :k] = ~self.missing
         return network, Z, mask
 
+    def attack_box(self, box, mask):
+        """The box of :meth:`clip_bounds` as the verification domain of
+        ``mask`` takes it: over the movable coordinates (None or a shared
+        mask), or over every attack-space coordinate (a per-row mask; the
+        coordinates no row moves unbounded)."""
+        if box is None or mask is None or mask.ndim == 1:
+            return box
+        k = self.columns.size
+        pad = np.full(mask.shape[1] - k, np.inf)
+        return (
+            np.concatenate([np.broadcast_to(box[0], (k,)), -pad]),
+            np.concatenate([np.broadcast_to(box[1], (k,)), pad]),
+        )
+
+    def patterns(self):
+        """``(patterns, which)``: the distinct rows of observed entries of
+        ``Xs`` (bool, (n_patterns, len(columns))) and each sample's pattern;
+        one all-True pattern when nothing is missing."""
+        n, k = self.Xs.shape
+        if self.missing is None:
+            return np.ones((1, k), bool), np.zeros(n, np.intp)
+        patterns, which = np.unique(~self.missing, axis=0, return_inverse=True)
+        return patterns, which.reshape(-1)
+
     def clip_bounds(self, clip):
-        """``clip`` restricted to the perturbed columns; see :func:`check_clip`."""
-        return check_clip(clip, self.Xs, self.columns, self.X.shape[1])
+        """``clip`` restricted to the perturbed columns; see :func:`check_clip`.
+        Missing entries are not checked, and their placeholders move into
+        the box (a projection onto it must leave them where they are)."""
+        Xs = self.Xs
+        if self.missing is not None:
+            Xs = np.where(self.missing, np.nan, Xs)
+        box = check_clip(clip, Xs, self.columns, self.X.shape[1])
+        if box is not None and self.missing is not None:
+            low, high, _ = np.broadcast_arrays(box[0], box[1], Xs[0])
+            inside = np.clip(0.0, low, high)
+            self.Xs = np.where(self.missing, inside, self.Xs)
+        return box
 
 
 def _clip_bound(value, name, n_features):

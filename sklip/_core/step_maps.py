@@ -177,7 +177,18 @@ def _step_map(name, step, n_in=None, n_out=None):
         return _imputer_map(name, step)
     if isinstance(step, ENCODERS):
         return _held_map(name, step, "categorical", type(step).__name__, n_in, n_out)
-    return _held_map(name, step, "nonaffine", type(step).__name__, n_in, n_out)
+    reason = type(step).__name__
+    if reason in _NONCONSTANT_IMPUTERS:
+        reason += (
+            ": its imputed values depend on the row's observed values, not a "
+            "per-column constant like SimpleImputer's"
+        )
+    return _held_map(name, step, "nonaffine", reason, n_in, n_out)
+
+
+# Imputers whose fill depends on the other columns of the row: not affine
+# even on observed values (moving one column moves another's imputed value).
+_NONCONSTANT_IMPUTERS = ("KNNImputer", "IterativeImputer")
 
 
 def _affine_parts(name, step):

@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..lipschitz import lipschitz_bound
 from ..neural_network import LipschitzMLPClassifier, LipschitzMLPRegressor
-from ..robustness import certified_accuracy, perturb, robust_accuracy, robust_r2
+from ..robustness import certified_accuracy, robust_accuracy, robust_r2
 
 try:  # sklip's own pipeline hands the scaler's map to the penalty.
     from ..pipeline import make_pipeline as _make_raw_unit_net
@@ -100,99 +100,32 @@ class View:
             lipschitz_bound(self.network, method=method, features=self.features)
         )
 
-    def _groups(self, Z):
-        """``[(rows, features)]`` per pattern of missing numeric cells of the
-        frame ``Z``: each row is perturbed over its observed numeric columns
-        (a missing cell stays missing, the imputer fills it whatever the
-        attack does). ``[(None, features)]`` when nothing is missing."""
-        if not hasattr(Z, "columns"):
-            return [(None, self.features)]
-        missing = Z[self.units.numeric].isna().to_numpy()
-        if not missing.any():
-            return [(None, self.features)]
-        patterns, which = np.unique(missing, axis=0, return_inverse=True)
-        groups = []
-        for k, pattern in enumerate(patterns):
-            observed = [c for c, m in zip(self.units.numeric, pattern) if not m]
-            groups.append((np.flatnonzero(which.ravel() == k), observed))
-        return groups
-
     def robust(self, X, y, eps, random_state=0):
         """Robust accuracy (robust R^2 for a regressor) at ``eps`` (a float
-        or an array of radii)."""
-        Z, y = self.inputs(X), np.asarray(y)
-        groups = self._groups(Z)
-        classifier = is_classifier(self.model)
-        metric = robust_accuracy if classifier else robust_r2
-        if groups[0][0] is None:
-            return metric(
-                self.network,
-                Z,
-                y,
-                eps=eps,
-                random_state=random_state,
-                features=self.features,
-            )
-        radii = np.atleast_1d(np.asarray(eps, dtype=float))
-        out = np.array(
-            [self._robust_rows(Z, y, r, groups, random_state) for r in radii]
+        or an array of radii). A missing numeric cell stays missing (the
+        model's imputer fills it whatever the attack does): the library
+        perturbs each row over its observed numeric columns."""
+        metric = robust_accuracy if is_classifier(self.model) else robust_r2
+        return metric(
+            self.network,
+            self.inputs(X),
+            np.asarray(y),
+            eps=eps,
+            random_state=random_state,
+            features=self.features,
         )
-        return out if np.ndim(eps) else float(out[0])
-
-    def _robust_rows(self, Z, y, eps, groups, random_state):
-        """The worst prediction per row, group by group, then the score."""
-        worst = np.asarray(self.network.predict(Z)).copy()
-        classifier = is_classifier(self.model)
-        for rows, observed in groups:
-            if not observed or eps == 0:
-                continue  # nothing of these rows can move
-            Zg = Z.iloc[rows]
-            adv = perturb(
-                self.network,
-                Zg,
-                y[rows],
-                eps=eps,
-                random_state=random_state,
-                features=observed,
-            )
-            pred = np.asarray(self.network.predict(adv))
-            if classifier:
-                worse = pred != y[rows]
-            else:
-                worse = np.abs(pred - y[rows]) > np.abs(worst[rows] - y[rows])
-            worst[rows[worse]] = pred[worse]
-        if classifier:
-            return float(np.mean(worst == y))
-        from sklearn.metrics import r2_score
-
-        return float(r2_score(y, worst))
 
     def certified(self, X, y, eps, method="auto"):
         """Certified accuracy at ``eps``: per row over its observed numeric
         columns (a certificate over more columns would also hold)."""
-        Z, y = self.inputs(X), np.asarray(y)
-        groups = self._groups(Z)
-        if groups[0][0] is None:
-            return certified_accuracy(
-                self.network, Z, y, eps=eps, method=method, features=self.features
-            )
-        total = 0.0
-        for rows, observed in groups:
-            if observed:
-                part = certified_accuracy(
-                    self.network,
-                    Z.iloc[rows],
-                    y[rows],
-                    eps=eps,
-                    method=method,
-                    features=observed,
-                )
-            else:
-                part = np.mean(
-                    np.asarray(self.network.predict(Z.iloc[rows])) == y[rows]
-                )
-            total = total + np.asarray(part) * rows.size
-        return total / len(y)
+        return certified_accuracy(
+            self.network,
+            self.inputs(X),
+            np.asarray(y),
+            eps=eps,
+            method=method,
+            features=self.features,
+        )
 
     def certified_deviation(self, eps):
         """Certified bound on the output change at ``eps`` (target units)."""

@@ -64,6 +64,15 @@ def make_lipschitz_scorer(method="auto", features=None):
     ValueError
         If ``method`` is unknown.
 
+    Notes
+    -----
+    A scorer that cannot score raises a clear error, and a non-finite score
+    is an error too: it never returns NaN. ``GridSearchCV`` and
+    ``cross_validate`` catch a scorer's exception under their default
+    ``error_score=np.nan``, warn ("Scoring failed", sklip's message in the
+    details) and record NaN; pass ``error_score="raise"`` to see the
+    failure where it happens.
+
     See Also
     --------
     lipschitz_scorer : The default instance, ``make_lipschitz_scorer()``.

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ._geometry import ascent_direction, project, random_on_sphere
+from ._geometry import ascent_direction, hold, project, random_on_sphere, take_rows
 
 _MOMENTUM = 0.75
 _RHO = 0.75  # a step is "working" while the loss rose in >= 75% of the steps
@@ -111,8 +111,7 @@ def apgd_run(
     x = project(X, np.array(X0, dtype=np.float64), eps, norm, clip)
     F, loss, g = evaluator.outputs_and_grad(loss_obj, x)
     record(best, best_val, rows, x, track(F))
-    if mask is not None:
-        g[:, ~mask] = 0.0
+    hold(g, mask)
     m = x.shape[0]
     eta = np.full((m, 1), 2.0 * eps)
     x_max, f_max, g_max = x.copy(), loss.copy(), g.copy()
@@ -129,8 +128,7 @@ def apgd_run(
         project(X, x_new, eps, norm, clip)
         x_prev, x = x, x_new
         F, loss_new, g = evaluator.outputs_and_grad(loss_obj, x)
-        if mask is not None:
-            g[:, ~mask] = 0.0
+        hold(g, mask)
         record(best, best_val, rows, x, track(F))
         n_rise += loss_new > loss
         loss = loss_new
@@ -154,7 +152,7 @@ def apgd_run(
             if not np.all(keep):
                 if not np.any(keep):
                     return
-                rows, X = rows[keep], X[keep]
+                rows, X, mask = rows[keep], X[keep], take_rows(mask, keep)
                 loss_obj, track = loss_obj.take(keep), track.take(keep)
                 x, x_prev, g, eta = x[keep], x_prev[keep], g[keep], eta[keep]
                 x_max, f_max, g_max = x_max[keep], f_max[keep], g_max[keep]
@@ -174,7 +172,9 @@ def _restarts(track, best_val, rows, X, n_restarts, rng, eps, norm, mask, start=
         if restart == 0:
             X0 = Xa if start is None else start[active]
         else:
-            X0 = Xa + random_on_sphere(rng, Xa.shape, eps, norm, mask)
+            X0 = Xa + random_on_sphere(
+                rng, Xa.shape, eps, norm, take_rows(mask, active)
+            )
         yield active, Xa, X0
 
 
@@ -218,7 +218,7 @@ def apgd(
             norm=norm,
             n_iter=n_iter,
             clip=clip,
-            mask=mask,
+            mask=take_rows(mask, active),
         )
 
 
@@ -272,5 +272,5 @@ def apgd_targeted(
                 norm=norm,
                 n_iter=n_iter,
                 clip=clip,
-                mask=mask,
+                mask=take_rows(mask, active),
             )

@@ -6,7 +6,6 @@ as the user gave it and ``X`` in the user's type (DataFrames included).
 """
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import is_classifier
 
 from .._core.inputs import Inputs
@@ -34,22 +33,10 @@ def attack_inputs(estimator, X, features, *, attack):
 def _assemble_rows(inputs, P, rows):
     """The model inputs of the samples ``rows`` with their perturbed columns
     set to ``P``, in the type the user gave (Square Attack queries only the
-    samples it is still working on)."""
+    samples it is still working on); missing entries stay NaN."""
     if rows.size == inputs.n_samples:
         return inputs.assemble(P)
-    X, cols = inputs.X, inputs.columns
-    if hasattr(X, "iloc"):
-        out = X.iloc[rows].copy()
-        for k, j in enumerate(cols):
-            out.isetitem(int(j), P[:, k])
-        return out
-    if sp.issparse(X):
-        out = X.tocsr()[rows].toarray().astype(np.float64)
-        out[:, cols] = P
-        return sp.csr_matrix(out).asformat(X.format)
-    out = X[rows].astype(np.float64) if X.dtype.kind in "iufb" else X[rows].copy()
-    out[:, cols] = P
-    return out
+    return inputs.assemble(P, rows=rows)
 
 
 def score_function(estimator, inputs):

@@ -51,13 +51,51 @@ default="auto"
         samples CROWN narrowly misses (ReLU networks)."""
 
 
+#: Beyond this many distinct patterns of missing entries, the Lipschitz
+#: constants are those over every ``features`` column for all rows (sound:
+#: a row's ball over its observed columns lies in the ball over all of them,
+#: but looser), not one bound computation per pattern.
+MAX_PATTERNS = 256
+
+
+def per_row_constant(inputs, constant):
+    """``constant(columns)`` (a Lipschitz constant over raw columns) for each
+    row's observed ``features`` columns, stacked along a first axis of
+    length n_samples; the constant over all of them when nothing is missing.
+    A row with nothing observed gets 0 (nothing of it moves)."""
+    full = np.asarray(constant(inputs.columns), dtype=np.float64)
+    if inputs.missing is None:
+        return full
+    patterns, which = inputs.patterns()
+    if patterns.shape[0] > MAX_PATTERNS:
+        return np.broadcast_to(full, (inputs.n_samples,) + full.shape)
+    values = np.stack(
+        [
+            np.asarray(constant(inputs.columns[p]), np.float64)
+            if p.any()
+            else np.zeros_like(full)
+            for p in patterns
+        ]
+    )
+    return values[which]
+
+
+def _space(inputs, clip):
+    """The attack space and its box (the placeholders of missing entries
+    are moved into the box first)."""
+    box = inputs.clip_bounds(clip)
+    network, Z, mask = inputs.attack_space()
+    return network, Z, mask, inputs.attack_box(box, mask)
+
+
 def classifier_certifier(estimator, inputs, norm, clip):
     """The :class:`Certifier` of a classifier's predictions on ``inputs``
     (and the predicted class indices)."""
-    network, Z, mask = inputs.attack_space()
-    box = inputs.clip_bounds(clip)
+    network, Z, mask, box = _space(inputs, clip)
     pred = encode_labels(estimator, estimator.predict(inputs.X))
-    K = pairwise_lipschitz_bounds(estimator, features=inputs.columns)
+    K = per_row_constant(
+        inputs, lambda cols: pairwise_lipschitz_bounds(estimator, features=cols)
+    )
     return Certifier(
         network, Z, norm=norm, mask=mask, box=box, pred=pred, K=K,
         logits=inputs.logits(),
@@ -66,14 +104,16 @@ def classifier_certifier(estimator, inputs, norm, clip):
 
 def regressor_certifier(estimator, inputs, norm, clip):
     """The :class:`Certifier` of a regressor's outputs on ``inputs``."""
-    network, Z, mask = inputs.attack_space()
+    network, Z, mask, box = _space(inputs, clip)
     link = _output_link(estimator)
     L = None
     if link == "identity":
-        L = float(lipschitz_bound(estimator, features=inputs.columns))
+        L = per_row_constant(
+            inputs, lambda cols: float(lipschitz_bound(estimator, features=cols))
+        )
     return Certifier(
-        network, Z, norm=norm, mask=mask, box=inputs.clip_bounds(clip), L=L,
-        link=link, logits=inputs.logits(),
+        network, Z, norm=norm, mask=mask, box=box, L=L, link=link,
+        logits=inputs.logits(),
     )  # fmt: skip
 
 

@@ -20,8 +20,9 @@ from ._objectives import make_objective
 
 def padded_clip(box, Z, mask):
     """The clip box over every attack-space coordinate: the held ones
-    (``~mask``) never move, so they get infinite bounds."""
-    if box is None or mask is None:
+    (``~mask``) never move, so they get infinite bounds. A per-row mask's
+    box is already over every coordinate (see ``Inputs.attack_box``)."""
+    if box is None or mask is None or mask.ndim == 2:
         return box
     k = int(mask.sum())
     pad = np.full(Z.shape[1] - k, np.inf)

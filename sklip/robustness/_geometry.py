@@ -4,11 +4,42 @@ projections, random points and the exact maximiser of a linear function over
 
 Every function works row-wise on ``(n_samples, n_features)`` arrays. Radii may
 be huge (``eps = 1e200``): norms never square an unscaled vector.
+
+A ``mask`` of movable coordinates is None (all move), a bool array of shape
+``(n_features,)`` shared by every row, or of shape ``(n_samples,
+n_features)``, one per row (a missing entry held at its imputed value moves
+in no row where it is missing). :func:`hold` and :func:`take_rows` are the
+two operations every engine needs on it.
 """
 
 import numpy as np
 
 from ._common import scaled_row_norms
+
+
+def hold(A, mask):
+    """Zero, in place, the entries of ``A`` (n, d) that ``mask`` holds fixed;
+    ``A`` unchanged for ``mask=None``."""
+    if mask is not None:
+        np.copyto(A, 0.0, where=~mask)
+    return A
+
+
+def take_rows(mask, rows):
+    """The mask of the samples ``rows`` (a per-row mask is indexed, a shared
+    one or None is returned as is)."""
+    if mask is None or mask.ndim == 1:
+        return mask
+    return mask[rows]
+
+
+def n_movable(mask, d):
+    """Movable coordinates per row: an int (shared mask) or (n, 1) array."""
+    if mask is None:
+        return d
+    if mask.ndim == 1:
+        return int(mask.sum())
+    return mask.sum(axis=1, keepdims=True)
 
 
 def row_norms(A, norm):
@@ -53,15 +84,13 @@ def project(X, X_adv, eps, norm, clip):
 
 def random_in_ball(rng, shape, eps, norm, mask=None):
     """Uniform draw from the eps-ball (of the masked coordinates)."""
-    d = shape[1] if mask is None else int(mask.sum())
+    d = n_movable(mask, shape[1])
     if norm == np.inf:
         U = rng.uniform(-eps, eps, size=shape)
     else:
         U = random_on_sphere(rng, shape, eps, 2, mask)
-        U *= rng.uniform(size=(shape[0], 1)) ** (1.0 / max(d, 1))
-    if mask is not None:
-        U[:, ~mask] = 0.0
-    return U
+        U *= rng.uniform(size=(shape[0], 1)) ** (1.0 / np.maximum(d, 1))
+    return hold(U, mask)
 
 
 def random_on_sphere(rng, shape, eps, norm, mask=None):
@@ -71,18 +100,24 @@ def random_on_sphere(rng, shape, eps, norm, mask=None):
         # The Linf sphere is the cube's surface: its 2d faces have equal area,
         # so pick a face uniformly, then a point uniformly on it.
         U = rng.uniform(-eps, eps, size=shape)
-        cols = np.arange(d) if mask is None else np.flatnonzero(mask)
-        if cols.size:
-            face = cols[rng.integers(cols.size, size=n)]
-            U[np.arange(n), face] = eps * rng.choice([-1.0, 1.0], n)
+        if mask is not None and mask.ndim == 2:
+            # The face of each row among its own movable coordinates: the
+            # k-th True of the row, k uniform below the row's count.
+            count = mask.sum(axis=1)
+            k = np.floor(rng.uniform(size=n) * count).astype(np.intp)
+            face = np.argmax(np.cumsum(mask, axis=1) > k[:, None], axis=1)
+            signs = eps * rng.choice([-1.0, 1.0], n)
+            has = count > 0
+            U[np.flatnonzero(has), face[has]] = signs[has]
+        else:
+            cols = np.arange(d) if mask is None else np.flatnonzero(mask)
+            if cols.size:
+                face = cols[rng.integers(cols.size, size=n)]
+                U[np.arange(n), face] = eps * rng.choice([-1.0, 1.0], n)
     else:
-        G = rng.standard_normal(size=shape)
-        if mask is not None:
-            G[:, ~mask] = 0.0
+        G = hold(rng.standard_normal(size=shape), mask)
         U = normalize_rows(G) * eps
-    if mask is not None:
-        U[:, ~mask] = 0.0
-    return U
+    return hold(U, mask)
 
 
 def box_offsets(X, clip, mask):
@@ -96,9 +131,8 @@ def box_offsets(X, clip, mask):
     if clip is not None:
         low = np.minimum(clip[0] - X, 0.0)
         high = np.maximum(clip[1] - X, 0.0)
-    if mask is not None:
-        low[:, ~mask] = 0.0
-        high[:, ~mask] = 0.0
+    hold(low, mask)
+    hold(high, mask)
     return low, high
 
 

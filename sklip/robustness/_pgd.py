@@ -11,7 +11,7 @@ model by the tracking objective.
 import numpy as np
 
 from ._apgd import Evaluator
-from ._geometry import ascent_direction, project, random_in_ball
+from ._geometry import ascent_direction, hold, project, random_in_ball
 
 
 def default_step(eps, n_iter):
@@ -43,9 +43,7 @@ def _fgsm_gradient(network, objective, X, evaluator):
 def fgsm(network, objective, X, *, eps, norm, clip, mask=None):
     """One step of size ``eps`` along the ascent direction of the loss."""
     evaluator = Evaluator(network, X.shape[0])
-    g = _fgsm_gradient(network, objective, X, evaluator)
-    if mask is not None:
-        g[:, ~mask] = 0.0
+    g = hold(_fgsm_gradient(network, objective, X, evaluator), mask)
     X_adv = X + eps * ascent_direction(g, norm)
     return project(X, X_adv, eps, norm, clip)
 
@@ -112,8 +110,7 @@ def pgd(
             best[worse] = X_adv[worse]
             best_val[worse] = val[worse]
             if it < n_iter:
-                if mask is not None:
-                    g[:, ~mask] = 0.0
+                hold(g, mask)
                 X_adv += step_size * ascent_direction(g, norm)
                 project(X, X_adv, eps, norm, clip)
     return best

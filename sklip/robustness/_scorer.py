@@ -245,6 +245,15 @@ def make_robustness_scorer(
     scorer : callable
         ``scorer(estimator, X, y=None, sample_weight=None)``.
 
+    Notes
+    -----
+    A scorer that cannot score raises a clear error, and a non-finite score
+    is an error too: it never returns NaN. ``GridSearchCV`` and
+    ``cross_validate`` catch a scorer's exception under their default
+    ``error_score=np.nan``, warn ("Scoring failed", sklip's message in the
+    details) and record NaN; pass ``error_score="raise"`` to see the
+    failure where it happens.
+
     Examples
     --------
     >>> from sklearn.datasets import make_classification

@@ -14,7 +14,7 @@ original schedule.
 import numpy as np
 
 from ._apgd import record, unbroken
-from ._geometry import normalize_rows, project
+from ._geometry import hold, normalize_rows, project, take_rows
 
 # Andriushchenko et al.'s schedule: fraction of the coordinates changed,
 # divided by 2 at these (per ten thousand) fractions of the query budget.
@@ -56,10 +56,17 @@ def square(
     Updates ``best`` / ``best_val`` in place."""
     rows = np.arange(X.shape[0]) if rows is None else rows
     rows = unbroken(track, best_val, rows)
-    cols = np.arange(X.shape[1]) if mask is None else np.flatnonzero(mask)
+    # A per-row mask: windows run over the coordinates movable in some row,
+    # and each row's held ones are zeroed in every candidate.
+    per_row = mask is not None and mask.ndim == 2
+    if mask is None:
+        cols = np.arange(X.shape[1])
+    else:
+        cols = np.flatnonzero(mask.any(axis=0) if per_row else mask)
     if rows.size == 0 or cols.size == 0:
         return
     X = X[rows]
+    mask = take_rows(mask, rows) if per_row else None
     track = track.take(rows)
     n = X.shape[0]
     # Start at a vertex of the Linf ball / a random point of the L2 sphere,
@@ -67,8 +74,12 @@ def square(
     U = np.zeros_like(X)
     if norm == np.inf:
         U[:, cols] = eps * rng.choice([-1.0, 1.0], size=(n, cols.size))
+        hold(U, mask)
     else:
-        U[:, cols] = eps * normalize_rows(rng.standard_normal((n, cols.size)))
+        G = rng.standard_normal((n, cols.size))
+        if per_row:
+            G *= mask[:, cols]
+        U[:, cols] = eps * normalize_rows(G)
     x = project(X, X + U, eps, norm, clip)
     cur = track(score(x, rows))
     record(best, best_val, rows, x, cur)
@@ -80,7 +91,7 @@ def square(
                 if not np.any(keep):
                     return
                 X, x, cur, rows = X[keep], x[keep], cur[keep], rows[keep]
-                track = track.take(keep)
+                track, mask = track.take(keep), take_rows(mask, keep)
         m = X.shape[0]
         frac = window_fraction(p_init, it, n_queries)
         size = max(1, min(cols.size, round(frac * cols.size)))
@@ -89,11 +100,13 @@ def square(
         if norm == np.inf:
             x_new = x.copy()
             signs = rng.choice([-eps, eps], size=(m, size))
+            if per_row:
+                signs *= mask[r, W1]
             x_new[r, W1] = X[r, W1] + signs
             if clip is not None:
                 np.clip(x_new, clip[0], clip[1], out=x_new)
         else:
-            x_new = _l2_step(rng, X, x, W1, cols, size, eps, clip)
+            x_new = _l2_step(rng, X, x, W1, cols, size, eps, clip, mask)
         new = track(score(x_new, rows))
         record(best, best_val, rows, x_new, new)
         accept = new >= cur
@@ -101,10 +114,11 @@ def square(
         cur[accept] = new[accept]
 
 
-def _l2_step(rng, X, x, W1, cols, size, eps, clip):
+def _l2_step(rng, X, x, W1, cols, size, eps, clip, mask=None):
     """Move the perturbation's mass from a second window into ``W1``, with a
     fresh random pattern, keeping ``||delta||_2 = eps`` (in units of eps, so
-    that huge radii cannot overflow)."""
+    that huge radii cannot overflow). ``mask`` (per row, or None): held
+    coordinates get no mass."""
     m = X.shape[0]
     r = np.arange(m)[:, None]
     W2 = _windows(rng, m, cols, size)
@@ -115,6 +129,8 @@ def _l2_step(rng, X, x, W1, cols, size, eps, clip):
     # Mass left outside both windows; W1 receives the rest of the sphere.
     outside = np.einsum("ij,ij->i", d, d)
     pattern = rng.choice([-1.0, 1.0], size=(m, size)) / np.sqrt(size) + old
+    if mask is not None:
+        pattern *= mask[r, W1]
     budget = np.sqrt(np.maximum(1.0 - outside, 0.0))
     d[r, W1] = normalize_rows(pattern) * budget[:, None]
     return project(X, X + eps * d, eps, 2, clip)

@@ -54,18 +54,23 @@ class Certifier:
     Z : ndarray of shape (n_samples, n_coordinates)
         The centres of the balls.
     norm : {2, np.inf}
-    mask : ndarray of bool of shape (n_coordinates,), default=None
-        The movable coordinates (None: all).
+    mask : ndarray of bool of shape (n_coordinates,) or (n_samples, \
+n_coordinates), default=None
+        The movable coordinates (None: all), shared or per sample (each
+        row's observed entries, when some are missing).
     box : tuple (low, high), default=None
-        The clip box over the movable coordinates.
+        The clip box over the movable coordinates (a shared mask) or over
+        every coordinate (a per-sample mask); see :class:`._domain.Domain`.
     pred : ndarray of int of shape (n_samples,), default=None
         Classifiers: the class indices to certify (the predictions).
-    K : ndarray of shape (n_classes, n_classes), default=None
+    K : ndarray of shape (n_classes, n_classes) or (n_samples, n_classes, \
+n_classes), default=None
         Classifiers: pairwise Lipschitz constants over the movable
-        coordinates (L2, raw units).
-    L : float, default=None
-        Regressors: the L2 Lipschitz constant (None: not available, e.g. an
-        exp output link, and the Lipschitz method is skipped).
+        coordinates (L2, raw units), shared or per sample.
+    L : float or ndarray of shape (n_samples,), default=None
+        Regressors: the L2 Lipschitz constant, shared or per sample (None:
+        not available, e.g. an exp output link, and the Lipschitz method is
+        skipped).
     link : {"identity", "exp"}, default="identity"
         Regressors: the map from raw outputs to predictions (monotone).
     logits : ndarray of shape (n_samples, n_outputs), default=None
@@ -92,7 +97,10 @@ class Certifier:
         self.norm = norm
         self.mask = mask
         self.box = box
-        self.n_movable = Z.shape[1] if mask is None else int(mask.sum())
+        if mask is None:
+            self.n_movable = Z.shape[1]
+        else:
+            self.n_movable = mask.sum(axis=-1)
         F = network.forward(Z) if logits is None else logits
         self.F = np.asarray(F, dtype=np.float64)
         self.slack = tie_slack(self.F, network.dtype)
@@ -108,8 +116,14 @@ class Certifier:
         return self.Z.shape[0]
 
     # -- one ball per sample -----------------------------------------------
+    def _mask(self, rows):
+        if self.mask is None or self.mask.ndim == 1:
+            return self.mask
+        return self.mask[rows]
+
     def _domain(self, rows, eps):
-        return Domain(self.Z[rows], eps, self.norm, mask=self.mask, box=self.box)
+        mask = self._mask(rows)
+        return Domain(self.Z[rows], eps, self.norm, mask=mask, box=self.box)
 
     def _specs(self, rows):
         # Built per call, for the rows only: O(rows * n_classes^2) memory.
@@ -198,7 +212,34 @@ class Certifier:
 
     def _complete(self, rows, eps, falsifier, time_budget, random_state):
         """:func:`._bab.verify_complete` on ``rows``: verdicts,
-        counterexamples and the public name of what decided each."""
+        counterexamples and the public name of what decided each. Under a
+        per-sample mask, one call per distinct mask (branch and bound and
+        the MILP read a shared one; each sample costs seconds anyway)."""
+        if self.mask is None or self.mask.ndim == 1:
+            return self._complete_shared(
+                rows, eps, falsifier, time_budget, random_state, self.mask, self.box
+            )
+        n = rows.size
+        verdict = np.full(n, "undecided", dtype=object)
+        by = np.full(n, "none", dtype=object)
+        cex = np.full((n, self.Z.shape[1]), np.nan)
+        patterns, which = np.unique(self.mask[rows], axis=0, return_inverse=True)
+        for p, pattern in enumerate(patterns):
+            sel = np.flatnonzero(which.reshape(-1) == p)
+            box = None
+            if self.box is not None:
+                low, high = (np.broadcast_to(b, pattern.shape) for b in self.box)
+                box = (low[pattern], high[pattern])
+            v, c, b = self._complete_shared(
+                rows[sel], eps[sel], falsifier, time_budget, random_state, pattern, box
+            )
+            verdict[sel], cex[sel], by[sel] = v, c, b
+        return verdict, cex, by
+
+    def _complete_shared(
+        self, rows, eps, falsifier, time_budget, random_state, mask, box
+    ):
+        """:meth:`_complete` on rows sharing the mask ``mask``."""
         # Branch and bound (and scipy's MILP) load only when used.
         from ._bab import verify_complete
 
@@ -211,7 +252,7 @@ class Certifier:
 
         verdict, cex, by = verify_complete(
             self.network,
-            self._domain(rows, eps),
+            Domain(self.Z[rows], eps, self.norm, mask=mask, box=box),
             self._specs(rows),
             falsifier=wrapped,
             time_budget=time_budget,

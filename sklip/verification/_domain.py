@@ -15,8 +15,9 @@ class Domain:
     """Per-sample Lp balls in the attack space, optionally cut by a box.
 
     The domain of sample ``i`` is the set of ``x`` with
-    ``||x_M - Z_i,M||_p <= eps_i`` on the movable coordinates ``M``,
-    ``x = Z_i`` on the others, and ``low <= x_M <= high`` when a box is given.
+    ``||x_M - Z_i,M||_p <= eps_i`` on the movable coordinates ``M`` (shared
+    by all samples, or ``M_i`` per sample), ``x = Z_i`` on the others, and
+    ``low <= x_M <= high`` when a box is given.
 
     Parameters
     ----------
@@ -26,17 +27,22 @@ class Domain:
         Radius of each ball (>= 0), in the units of ``Z``.
     norm : {2, np.inf}
         The ball's norm.
-    mask : array-like of bool of shape (n_features,), default=None
-        Movable coordinates; None means all.
+    mask : array-like of bool of shape (n_features,) or (n_samples, \
+n_features), default=None
+        Movable coordinates, shared or one row per sample (e.g. each row's
+        observed entries); None means all.
     box : tuple (low, high), default=None
         Bounds of the movable coordinates, scalars or arrays of shape
-        (n_movable,); each center must lie in the box.
+        (n_movable,) for a shared mask, (n_features,) for a per-sample mask;
+        each center must lie in the box.
 
     Attributes
     ----------
     n_samples, n_features : int
     movable : ndarray of int or None
-        Indices of the movable coordinates (None: all).
+        Indices of the coordinates movable in some sample (None: all).
+    row_mask : ndarray of bool of shape (n_samples, n_movable) or None
+        Per-sample mask: which of ``movable`` each sample moves (None: all).
     """
 
     def __init__(self, Z, eps, norm, mask=None, box=None):
@@ -47,15 +53,22 @@ class Domain:
         self.norm = _as_norm(norm)
         self.mask = None
         self.movable = None
+        self.row_mask = None
+        full_box = False
         if mask is not None:
             mask = np.asarray(mask)
-            if mask.dtype != bool or mask.shape != (d,):
+            if mask.dtype != bool or mask.shape not in ((d,), (n, d)):
                 raise ValueError(
-                    f"mask must be None or a bool array of shape ({d},); "
-                    f"got dtype {mask.dtype} and shape {mask.shape}."
+                    f"mask must be None or a bool array of shape ({d},) or "
+                    f"({n}, {d}); got dtype {mask.dtype} and shape {mask.shape}."
                 )
             self.mask = mask
-            self.movable = np.flatnonzero(mask)
+            if mask.ndim == 2:
+                self.movable = np.flatnonzero(mask.any(axis=0))
+                self.row_mask = mask[:, self.movable]
+                full_box = True
+            else:
+                self.movable = np.flatnonzero(mask)
         m = d if self.movable is None else self.movable.size
         self.Z = Z
         self.eps = self._check_eps(eps, n)
@@ -67,12 +80,18 @@ class Domain:
                 raise ValueError(
                     f"box must be None or (low, high); got {box!r}."
                 ) from None
-            low = np.broadcast_to(np.asarray(low, np.float64), (m,)).copy()
-            high = np.broadcast_to(np.asarray(high, np.float64), (m,)).copy()
+            width = d if full_box else m
+            low = np.broadcast_to(np.asarray(low, np.float64), (width,)).copy()
+            high = np.broadcast_to(np.asarray(high, np.float64), (width,)).copy()
+            if full_box:
+                low, high = low[self.movable], high[self.movable]
             if np.any(np.isnan(low)) or np.any(np.isnan(high)) or np.any(low > high):
                 raise ValueError("box must satisfy low <= high, without NaN.")
             Zm = self._movable(Z)
-            if np.any(Zm < low) or np.any(Zm > high):
+            out = (Zm < low) | (Zm > high)
+            if self.row_mask is not None:
+                out &= self.row_mask
+            if np.any(out):
                 raise ValueError("box excludes some centers Z; each must lie in it.")
             self.box = (low, high)
 
@@ -111,7 +130,18 @@ class Domain:
 
     def subset(self, rows):
         """The domain of the samples ``rows`` (an index or boolean array)."""
-        return self._copy(self.Z[rows], self.eps[rows])
+        new = self._copy(self.Z[rows], self.eps[rows])
+        if self.row_mask is not None:
+            new.mask, new.row_mask = self.mask[rows], self.row_mask[rows]
+        return new
+
+    def _held(self, Am):
+        """``Am`` (coefficients on the movable coordinates, per sample or
+        shared) with each sample's held coordinates zeroed: per sample
+        (n, k, n_movable) under a per-sample mask, unchanged otherwise."""
+        if self.row_mask is None:
+            return Am
+        return Am * self.row_mask[:, None, :]
 
     def with_eps(self, eps):
         """The same centers with radii ``eps`` (float or (n_samples,))."""
@@ -125,7 +155,10 @@ class Domain:
             return e, e
         Zm = self._movable(self.Z)
         low, high = self.box
-        return np.minimum(e, Zm - low), np.minimum(e, high - Zm)
+        # A held coordinate may lie outside the box; it does not move.
+        return np.maximum(np.minimum(e, Zm - low), 0), np.maximum(
+            np.minimum(e, high - Zm), 0
+        )
 
     def _l2_box(self):
         """Whether the box can tighten L2 bounds (every side finite)."""
@@ -160,7 +193,9 @@ class Domain:
         base = Z @ A.T if shared else np.matmul(A, Z[:, :, None])[..., 0]
         if const is not None:
             base = base + const
-        Am = self._movable(A)
+        Am = self._held(self._movable(A))
+        if Am.ndim == 3:
+            shared = False
         eps = self.eps[:, None]
         low_box = None
         if self.norm == np.inf:
@@ -207,6 +242,7 @@ class Domain:
         Am = self._movable(A)
         if shared:
             Am = np.broadcast_to(Am, (n,) + Am.shape)
+        Am = self._held(Am)
         X = np.broadcast_to(self.Z[:, None, :], (n, k, d)).copy()
         Zm = self._movable(self.Z)[:, None, :]
         if self.norm == np.inf and self.box is None:
@@ -219,6 +255,7 @@ class Domain:
             Xm = Zm - self.eps[:, None, None] * Am / np.where(nrm > 0, nrm, 1.0)
             if low_box is not None:
                 low, high = self.box
+                # Held coordinates have zero coefficients: they stay at Zm.
                 corner = np.where(Am > 0, low, np.where(Am < 0, high, Zm))
                 Xm = np.where(low_box[:, :, None], corner, Xm)
         if self.movable is None:
@@ -235,6 +272,8 @@ class Domain:
         X = np.array(X, dtype=np.float64)
         Zm = self._movable(self.Z)
         D = self._movable(X) - Zm
+        if self.row_mask is not None:
+            D = D * self.row_mask
         e = self.eps[:, None]
         if self.norm == np.inf:
             D = np.clip(D, -e, e)
@@ -243,7 +282,12 @@ class Domain:
             D = D * np.minimum(1.0, e / np.where(nrm > 0, nrm, 1.0))
         Xm = Zm + D
         if self.box is not None:
-            Xm = np.clip(Xm, self.box[0], self.box[1])
+            clipped = np.clip(Xm, self.box[0], self.box[1])
+            Xm = (
+                clipped
+                if self.row_mask is None
+                else np.where(self.row_mask, clipped, Xm)
+            )
         out = self.Z.copy()
         if self.movable is None:
             out[...] = Xm
@@ -257,10 +301,13 @@ class Domain:
         X = np.asarray(X, dtype=np.float64)
         fixed_ok = True
         if self.movable is not None:
-            fixed_ok = np.all(
-                np.abs(X[:, ~self.mask] - self.Z[:, ~self.mask]) <= atol, axis=1
-            )
+            fixed = np.ones(self.n_features, bool)
+            fixed[self.movable] = False
+            fixed_ok = np.all(np.abs(X[:, fixed] - self.Z[:, fixed]) <= atol, axis=1)
         D = self._movable(X) - self._movable(self.Z)
+        if self.row_mask is not None:
+            fixed_ok = fixed_ok & np.all((np.abs(D) <= atol) | self.row_mask, axis=1)
+            D = D * self.row_mask
         if self.norm == np.inf:
             dist = np.abs(D).max(axis=1) if D.shape[1] else np.zeros(len(D))
         else:
@@ -268,7 +315,8 @@ class Domain:
         ok = fixed_ok & (dist <= self.eps + atol)
         if self.box is not None:
             Xm = self._movable(X)
-            ok &= np.all(
-                (Xm >= self.box[0] - atol) & (Xm <= self.box[1] + atol), axis=1
-            )
+            inside = (Xm >= self.box[0] - atol) & (Xm <= self.box[1] + atol)
+            if self.row_mask is not None:
+                inside |= ~self.row_mask
+            ok &= np.all(inside, axis=1)
         return ok

@@ -43,9 +43,11 @@ def margin_radius(F, pred, K, slack):
         Raw outputs at the samples.
     pred : ndarray of int of shape (n_samples,)
         Predicted class indices (as ``predict`` decides).
-    K : ndarray of shape (n_classes, n_classes)
+    K : ndarray of shape (n_classes, n_classes) or (n_samples, n_classes, \
+n_classes)
         Pairwise constants (:func:`sklip.lipschitz.pairwise_lipschitz_bounds`,
-        capped at ``sqrt(2) L``; ``K[0, 1] = L`` for a single logit).
+        capped at ``sqrt(2) L``; ``K[0, 1] = L`` for a single logit), shared
+        or per sample (each over the sample's own movable coordinates).
     slack : ndarray of shape (n_samples,)
         The tie slack of :func:`tie_slack`.
 
@@ -61,10 +63,10 @@ def margin_radius(F, pred, K, slack):
         if k == 1:
             # Class 1 is predicted when the logit is positive.
             margin = np.where(pred == 1, F[:, 0], -F[:, 0]) - slack
-            radius = margin / K[0, 1]
+            radius = margin / K[..., 0, 1]
         else:
             margins = F[rows, pred][:, None] - F - slack[:, None]
-            ratios = margins / K[pred]
+            ratios = margins / (K[pred] if K.ndim == 2 else K[rows, pred])
             ratios[rows, pred] = np.inf
             radius = ratios.min(axis=1)
     # A zero constant (the model is constant in the features) certifies every
@@ -77,7 +79,8 @@ def radius_in_norm(radius_l2, norm, n_movable):
     """The certified radius in ``norm`` from the L2 one: Linf balls through
     the containing L2 ball (radius ``sqrt(n_movable) eps``)."""
     if norm == np.inf:
-        return radius_l2 / np.sqrt(n_movable)
+        # No movable coordinate (n_movable 0) leaves the radius infinite.
+        return radius_l2 / np.sqrt(np.maximum(n_movable, 1))
     return radius_l2
 
 
