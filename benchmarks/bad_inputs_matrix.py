@@ -8,7 +8,8 @@ plain spelling's). Outcomes:
 - ``ok``: returned as expected (and equal to the reference, when there is one);
 - ``clear``: an expected ``ValueError``/``TypeError`` whose message names the
   parameter;
-- ``unclear``: any other exception, or a message that does not name it;
+- ``unclear``: any other exception, or a message that does not name it or
+  shows a numpy repr (``np.float64(-1.0)`` where ``-1.0`` was meant);
 - ``silent``: returned where an error was expected, or a result different
   from the plain spelling's (silent coercion).
 
@@ -105,21 +106,30 @@ def _enter(context):
         return True
 
 
-COUNT_BAD = [0, -1, 2.5, True, "3", np.nan]
-REAL_BAD = [-1.0, np.nan, np.inf, "a", True, None]
+COUNT_BAD = [0, -1, 2.5, True, "3", np.nan, np.int64(-1), np.float64(2.5)]
+REAL_BAD = [-1.0, np.nan, np.inf, "a", True, None, np.float64(-1.0), np.int64(-2)]
 FEATURES_BAD = [[True, 1], [np.True_, 1], [], [10], ["nope"], [0.5], [[0, 1]]]
-SEED_BAD = [-1, "a", 2**33, 1.5, True]
+FEATURES_BAD += [[np.int64(10)], np.int64(-9), [np.float64(0.5)], [np.str_("nope")]]
+SEED_BAD = [-1, "a", 2**33, 1.5, True, np.int64(-1), np.float64(1.5)]
+# numpy 2 reprs: a message must print the number, not its type.
+NUMPY_REPRS = ("np.float", "np.int", "np.uint", "np.bool", "np.str_", "np.True_")
 
 # parameter -> (bad values, unusual-but-valid values with the plain spelling)
 PARAMETERS = {
     "eps": (REAL_BAD + [[0.1, -1.0], "0.1"], [(np.float32(0.25), 0.25)]),
-    "norm": ([1, "inf", True, 3, None], [(np.float64(np.inf), np.inf), (2.0, 2)]),
+    "norm": (
+        [1, "inf", True, 3, None, np.float64(3.0), np.int64(1)],
+        [(np.float64(np.inf), np.inf), (2.0, 2)],
+    ),
     "attack": (["cw", None, 3, "PGD"], []),
     "n_iter": (COUNT_BAD, [(np.int64(2), 2), (np.int32(2), 2)]),
     "n_restarts": (COUNT_BAD + [None], [(np.int64(2), 2)]),
     "n_targets": (COUNT_BAD + [None], [(np.int64(2), 2)]),
     "n_queries": (COUNT_BAD, [(np.int64(5), 5)]),
-    "step_size": ([0, -1.0, np.nan, np.inf, "a", True], [(np.float32(0.5), 0.5)]),
+    "step_size": (
+        [0, -1.0, np.nan, np.inf, "a", True, np.float64(-1.0)],
+        [(np.float32(0.5), 0.5)],
+    ),
     "random_state": (SEED_BAD, [(np.int64(3), 3)]),
     "features": (
         FEATURES_BAD,
@@ -133,10 +143,16 @@ PARAMETERS = {
         [np.full(40, -1.0), np.zeros(40), np.full(40, np.nan), np.ones(39), "a"],
         [],
     ),
-    "clip": ([5.0, (None, 1.0), ("a", "b"), (-5.0, [1.0, 2.0])], []),
+    "clip": (
+        [5.0, (None, 1.0), ("a", "b"), (-5.0, [1.0, 2.0]), np.float64(5.0)],
+        [],
+    ),
     "method": (["exact", None, 2, "Spectral"], []),
-    "fraction": ([0, -1.0, np.nan, np.inf, "a", True], [(np.float32(0.5), 0.5)]),
-    "n": ([-1, 1.5, True, "1", None], [(np.int64(1), 1)]),
+    "fraction": (
+        [0, -1.0, np.nan, np.inf, "a", True, np.float64(-1.0)],
+        [(np.float32(0.5), 0.5)],
+    ),
+    "n": ([-1, 1.5, True, "1", None, np.int64(-1)], [(np.int64(1), 1)]),
     "y": ([None, 1, MULTILABEL, MULTIOUTPUT, Y[:-1]], []),
     "metric": (["r2", None], []),
 }
@@ -188,7 +204,8 @@ def run_case(func, base, param, value, expect, reference=None):
         if expect == "ok":
             return "unclear", f"refused a valid value: {exc}"
         named = param in str(exc) or (param == "n" and "'n'" in str(exc))
-        return ("clear" if named else "unclear"), str(exc)
+        plain = not any(r in str(exc) for r in NUMPY_REPRS)
+        return ("clear" if named and plain else "unclear"), str(exc)
     except Exception as exc:  # noqa: BLE001 - any other exception is unclear
         return "unclear", f"{type(exc).__name__}: {exc}"
     if expect == "error":
@@ -260,7 +277,8 @@ def run_extreme(call, param):
     except AssertionError as exc:
         return "silent", str(exc)
     except (ValueError, TypeError) as exc:
-        return ("clear" if param in str(exc) else "unclear"), str(exc)
+        plain = not any(r in str(exc) for r in NUMPY_REPRS)
+        return ("clear" if param in str(exc) and plain else "unclear"), str(exc)
     except Exception as exc:  # noqa: BLE001 - any other exception is unclear
         return "unclear", f"{type(exc).__name__}: {exc}"
     return "ok", ""
@@ -278,6 +296,8 @@ def main():
                 continue
             if name == "lipschitz_lower_bound" and param == "n_iter":
                 bad = [v for v in bad if v != 0]  # n_iter=0 is valid there
+            if name == "scorer" and param == "method":
+                bad = [v for v in bad if v is not None]  # each metric's default
             cases = [(v, "error", None) for v in bad]
             cases += [(v, "ok", ref) for v, ref in fine]
             for value, expect, ref in cases:

@@ -29,8 +29,10 @@ import sys
 import threading
 from contextlib import contextmanager
 
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval
 from threadpoolctl import threadpool_info, threadpool_limits
+
+from ._validation import public
 
 _ENV_VAR = "SKLIP_WORKER_BLAS_THREADS"
 
@@ -62,7 +64,7 @@ def _read_env():
 _worker_limit = _read_env()
 
 
-@validate_params({"n": [_threads(0)]}, prefer_skip_nested_validation=True)
+@public({"n": [_threads(0)]})
 def set_worker_blas_threads(n):
     """Set the BLAS thread cap applied inside parallel workers.
 
@@ -153,7 +155,7 @@ def _blas_threads_now():
     return min(counts) if counts else None
 
 
-@validate_params({"n": [_threads(1)]}, prefer_skip_nested_validation=True)
+@public({"n": [_threads(1)]})
 @contextmanager
 def limit_blas_threads(n=1):
     """Cap the BLAS threads of this process while the block runs.

@@ -11,12 +11,80 @@ numbers do (``np.int64(2)`` is an int, ``np.float32(0.5)`` a float), bools
 never count as numbers.
 """
 
+import functools
 import numbers
+import re
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, Options, validate_params
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    validate_params,
+)
+
+
+def plain(value):
+    """``value`` with numpy scalars as Python ones (in lists, tuples, small
+    arrays too), so that an error message shows ``-1.0``, not numpy 2's
+    ``np.float64(-1.0)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklip._validation import plain
+    >>> plain([np.int64(3), np.float64(0.5), np.str_("a")])
+    [3, 0.5, 'a']
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.size <= 20:
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    return value
+
+
+def show(value):
+    """``repr(plain(value))``: a value as an error message prints it."""
+    return repr(plain(value))
+
+
+# numpy 2 reprs of scalars inside messages written by others (scikit-learn's
+# parameter validation formats the bad value with repr).
+_NUMPY_SCALAR_REPRS = (
+    (re.compile(r"np\.(?:float|int|uint|complex|longdouble)\d*\(([^()]*)\)"), r"\1"),
+    (re.compile(r"np\.(?:str_|bytes_)\(((?:'[^']*')|(?:\"[^\"]*\"))\)"), r"\1"),
+    (re.compile(r"np\.bool_?\((True|False)\)"), r"\1"),
+    (re.compile(r"np\.(True|False)_"), r"\1"),
+)
+
+
+def plain_message(message):
+    """``message`` with numpy 2 scalar reprs replaced by the plain numbers
+    (``"Got np.float64(-1.0)"`` becomes ``"Got -1.0"``)."""
+    for pattern, repl in _NUMPY_SCALAR_REPRS:
+        message = pattern.sub(repl, message)
+    return message
+
+
+def plain_errors(func):
+    """Decorate ``func`` so that a parameter error it raises prints plain
+    numbers (see :func:`plain_message`); the exception and its traceback
+    are kept."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (InvalidParameterError, ValueError, TypeError) as exc:
+            if exc.args and isinstance(exc.args[0], str):
+                exc.args = (plain_message(exc.args[0]), *exc.args[1:])
+            raise
+
+    return wrapper
 
 
 class StrictInterval(Interval):
@@ -98,7 +166,7 @@ def selection_kind(features):
         return "indices"
     raise ValueError(
         "The 'features' parameter must be column names, integer indices or a "
-        f"boolean mask (not a mix); got {features!r}."
+        f"boolean mask (not a mix); got {show(features)}."
     )
 
 
@@ -196,8 +264,18 @@ def public(constraints):
     decorator : callable
         Nested sklip calls skip re-validation (``prefer_skip_nested_validation``);
         their own checks normalise values (e.g. ``norm`` to ``2``/``np.inf``).
+        Errors print plain numbers (:func:`plain_errors`), and the wrapper
+        keeps scikit-learn's ``_skl_parameter_constraints``.
     """
-    return validate_params(constraints, prefer_skip_nested_validation=True)
+    validate = validate_params(constraints, prefer_skip_nested_validation=True)
+
+    def decorator(func):
+        validated = validate(func)
+        wrapper = plain_errors(validated)
+        wrapper._skl_parameter_constraints = validated._skl_parameter_constraints
+        return wrapper
+
+    return decorator
 
 
 def check_count(value, name, minimum=1):
@@ -228,7 +306,7 @@ def check_count(value, name, minimum=1):
         or value < minimum
     ):
         raise ValueError(
-            f"The '{name}' parameter must be an int >= {minimum}; got {value!r}."
+            f"The '{name}' parameter must be an int >= {minimum}; got {show(value)}."
         )
     return int(value)
 
@@ -307,7 +385,7 @@ def resolve_features(features, n_features, names=None):
     if kind == "names":
         if names is None:
             raise ValueError(
-                f"features={values!r} names columns, but the column names are "
+                f"features={show(values)} names columns, but the column names are "
                 "unknown: pass X as a DataFrame or fit the model on one, or "
                 "give integer indices."
             )
@@ -315,14 +393,14 @@ def resolve_features(features, n_features, names=None):
         unknown = [v for v in values if v not in index]
         if unknown:
             raise ValueError(
-                f"features contains unknown column name(s) {unknown!r}; "
+                f"features contains unknown column name(s) {show(unknown)}; "
                 f"columns are {list(map(str, names))!r}."
             )
         return np.unique([index[v] for v in values])
     out = [v for v in values if not -n_features <= v < n_features]
     if out:
         raise ValueError(
-            f"features contains out-of-range index(es) {out!r} for "
+            f"features contains out-of-range index(es) {show(out)} for "
             f"{n_features} columns."
         )
     return np.unique(np.asarray(values, dtype=np.intp) % n_features)
@@ -384,5 +462,5 @@ def check_seed(random_state, name="random_state"):
             return int(random_state)
     raise ValueError(
         f"The '{name}' parameter must be None, an int in [0, 2**32), a numpy "
-        f"RandomState or Generator; got {random_state!r}."
+        f"RandomState or Generator; got {show(random_state)}."
     )

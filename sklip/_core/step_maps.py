@@ -22,6 +22,7 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import show
 from .input_map import InputMap
 from .steps import (
     AFFINE_STEPS,
@@ -86,7 +87,7 @@ def _imputer_map(name, step):
             name,
             step,
             "nonaffine",
-            f"SimpleImputer(missing_values={step.missing_values!r})",
+            f"SimpleImputer(missing_values={show(step.missing_values)})",
             None,
             None,
         )

@@ -10,6 +10,7 @@ Bad input ends with one line on stderr and exit status 2.
 import os
 import sys
 
+from .._validation import plain_message
 from ._args import CLIError, Formatter, Parser
 
 SUBCOMMANDS = ("demo", "search", "evaluate")
@@ -45,12 +46,14 @@ def main(argv=None):
     try:
         args.run(args)
     except CLIError as exc:
-        print(f"sklip {args.command}: error: {exc}", file=sys.stderr)
+        print(
+            f"sklip {args.command}: error: {plain_message(str(exc))}", file=sys.stderr
+        )
         return 2
     except (ValueError, TypeError) as exc:
         if os.environ.get("SKLIP_DEBUG"):
             raise
-        message = " ".join(str(exc).split())
+        message = " ".join(plain_message(str(exc)).split())
         print(f"sklip {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -64,6 +64,10 @@ def make_lipschitz_scorer(method="auto", features=None):
     ValueError
         If ``method`` is unknown.
 
+    See Also
+    --------
+    lipschitz_scorer : The default instance, ``make_lipschitz_scorer()``.
+
     Notes
     -----
     A scorer that cannot score raises a clear error, and a non-finite score
@@ -72,10 +76,6 @@ def make_lipschitz_scorer(method="auto", features=None):
     ``error_score=np.nan``, warn ("Scoring failed", sklip's message in the
     details) and record NaN; pass ``error_score="raise"`` to see the
     failure where it happens.
-
-    See Also
-    --------
-    lipschitz_scorer : The default instance, ``make_lipschitz_scorer()``.
 
     Examples
     --------

@@ -13,12 +13,18 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._core.input_map import handed_input_map
 from .._core.network import Network
 from .._threads import limited_in_workers
+from .._validation import plain_message
 from ._monitor import CallbackSupportMixin, FitMonitor
 from ._objective import PENALTIES
 from ._solvers import SOLVERS, STOCHASTIC_SOLVERS, Diverged, divergence_message
@@ -153,6 +159,15 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.max_fun = max_fun
         self.lipschitz_margin = lipschitz_margin
         self.max_lipschitz = max_lipschitz
+
+    def _validate_params(self):
+        """scikit-learn's check of ``_parameter_constraints``, its message
+        with plain numbers (``alpha=np.float64(-1.0)`` prints ``-1.0``)."""
+        try:
+            super()._validate_params()
+        except InvalidParameterError as exc:
+            exc.args = (plain_message(str(exc)),)
+            raise
 
     # ------------------------------------------------------------------
     # Hooks for the subclasses

@@ -6,6 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 
+from .._validation import show
+
 
 def batch_size(estimator, n_samples):
     """The mini-batch size: ``batch_size`` clipped to ``[1, n_samples]``
@@ -95,8 +97,8 @@ def _too_few_members_message(estimator, labels, counts):
         negative, positive = np.asarray(estimator.classes_).tolist()
         msg += (
             " (Binary targets are stratified by the indicator of "
-            f"classes_[1]: True is class {positive!r}, False is class "
-            f"{negative!r}.)"
+            f"classes_[1]: True is class {show(positive)}, False is class "
+            f"{show(negative)}.)"
         )
     return msg + " Add samples of these classes or set early_stopping=False."
 

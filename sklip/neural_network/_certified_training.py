@@ -53,6 +53,7 @@ import numpy as np
 from .._activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, logsumexp_rows
 from .._core.certified_norms import certified_bound
 from .._core.network import Network
+from .._validation import show
 from ._losses import LOSSES, _average
 
 MARGIN_KINDS = ("pairwise", "global")
@@ -161,7 +162,7 @@ class LipschitzMargin:
         shift = self.eps * L
         if not shift <= limit:
             raise ValueError(
-                f"lipschitz_margin={self.eps!r} is too large for "
+                f"lipschitz_margin={show(self.eps)} is too large for "
                 f"{np.dtype(dtype).name} training: it shifts the outputs by "
                 f"lipschitz_margin * L = {shift:.3g} (L = {L:.3g}, the "
                 f"network's Lipschitz bound now), beyond {limit:.3g}, the "
@@ -328,7 +329,7 @@ class LipschitzBudget:
         if not self._log_tau >= np.log(low):
             least = smallest_budget(self.activation, self.m, dtype)
             raise ValueError(
-                f"max_lipschitz={self.max_lipschitz!r} is too small for "
+                f"max_lipschitz={show(self.max_lipschitz)} is too small for "
                 f"{np.dtype(dtype).name} weights: each of the {self.m} layers "
                 f"would get the norm {self.tau:.3g}, below {low:.3g}, the "
                 "smallest whose power iteration the dtype resolves. Use "

@@ -18,6 +18,7 @@ from scipy.sparse.linalg import ArpackError
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.optimize import _check_optimize_result
 
+from .._validation import show
 from ._batching import Batches, batch_size, validation_split
 from ._objective import PENALTIES, Objective
 from ._optimizers import OPTIMIZERS
@@ -400,7 +401,7 @@ def divergence_message(estimator, X, sample_weight, weight_exponent, exc):
         # The margin's shift scales the loss gradient: a large radius makes
         # fixed-step solvers diverge.
         advice.append(
-            f"use a smaller lipschitz_margin (got {estimator.lipschitz_margin!r}, "
+            f"use a smaller lipschitz_margin (got {show(estimator.lipschitz_margin)}, "
             "a radius in raw input units)"
         )
     penalises = PENALTIES[estimator.penalty].penalises

@@ -11,7 +11,7 @@ space to them.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._core.inputs import Inputs
+from .._core.inputs import Inputs, check_clip
 from .._core.view import ModelView
 from .._validation import (
     EPS_OR_ARRAY,
@@ -390,6 +390,8 @@ default="lipschitz"
         )
     view = ModelView(estimator)
     columns = view.columns_for(features)
+    # The global bound holds on any box; a malformed one is still an error.
+    check_clip(clip, np.zeros((0, columns.size)), columns, view.n_raw)
     L = float(lipschitz_bound(estimator, features=columns))
     bound = deviation_bound(L, eps_arr, norm, columns.size)
     return bound if np.ndim(eps_arr) else float(bound)

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from .._core.inputs import Inputs
-from .._validation import EPS_OR_ARRAY, SHARED, public
+from .._validation import EPS_OR_ARRAY, SHARED, public, show
 from ..verification._methods import check_method
 from ._certify import certified_accuracy
 from ._common import check_eps
@@ -258,7 +258,7 @@ class RobustnessCurveDisplay:
         method = check_method(method)
         if isinstance(attacks, str) or len(attacks) == 0:
             raise ValueError(
-                f"attacks must be a non-empty tuple of names; got {attacks!r}."
+                f"attacks must be a non-empty tuple of names; got {show(attacks)}."
             )
         classifier = is_classifier(estimator)
         for attack in attacks:

@@ -7,7 +7,7 @@ one can be compared with a curve drawn by another.
 
 import numpy as np
 
-from .._validation import NORM, SAMPLES, check_samples, public, real
+from .._validation import NORM, SAMPLES, check_samples, public, real, show
 from ._common import check_norm
 
 DEFAULT_EPS_FRACTION = 0.2
@@ -53,7 +53,7 @@ def default_eps(X, *, norm=2, fraction=DEFAULT_EPS_FRACTION):
     """
     norm = check_norm(norm)
     if not (np.isfinite(fraction) and fraction > 0):
-        raise ValueError(f"fraction must be a finite number > 0; got {fraction!r}.")
+        raise ValueError(f"fraction must be a finite number > 0; got {show(fraction)}.")
     X = check_samples(X, None)
     D = X - X.mean(axis=0)
     if norm == np.inf:

@@ -6,13 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.utils._param_validation import (
-    Interval,
-    Options,
-    validate_params,
-)
+from sklearn.utils._param_validation import Interval, Options
 
 from .._core.inputs import Inputs
+from .._validation import public
 from ..verification._methods import method_constraint
 from ._certify import _falsifier, classifier_certifier, regressor_certifier
 from ._common import (
@@ -69,7 +66,7 @@ class CertifyResult:
     method: str = "auto"
 
 
-@validate_params(
+@public(
     {
         "estimator": "no_validation",
         "X": ["array-like", "sparse matrix"],
@@ -81,8 +78,7 @@ class CertifyResult:
         "features": [str, numbers.Integral, "array-like", None],
         "time_budget": [Interval(numbers.Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
-    },
-    prefer_skip_nested_validation=True,
+    }
 )  # fmt: skip
 def certify(
     estimator,

@@ -35,6 +35,7 @@ import time
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._validation import show
 from ._branch import alpha_beta_bound, leaf_point, split_bounds
 from ._crown import BoundState, bound_specs
 from ._milp import build_sample
@@ -73,7 +74,8 @@ def _check_inputs(network, dom, C, time_budget):
         )
     if not (np.isscalar(time_budget) and np.isfinite(time_budget) and time_budget > 0):
         raise ValueError(
-            f"time_budget must be a positive number of seconds; got {time_budget!r}."
+            "time_budget must be a positive number of seconds; got "
+            f"{show(time_budget)}."
         )
     return C
 
@@ -191,7 +193,7 @@ def verify_complete(
     if engine == "milp" and (dom.norm != np.inf or network.activation != "relu"):
         raise ValueError(
             "engine='milp' needs a ReLU network and an Linf ball; got "
-            f"activation={network.activation!r}, norm={dom.norm!r}."
+            f"activation={network.activation!r}, norm={show(dom.norm)}."
         )
     start = time.perf_counter()
     rng = check_random_state(random_state)

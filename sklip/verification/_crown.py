@@ -15,6 +15,7 @@ intersected with interval bounds.
 import numpy as np
 
 from .._core.network import Network
+from .._validation import show
 from ._alpha import optimise_alpha
 from ._backward import backward_bound
 from ._interval import (
@@ -270,7 +271,7 @@ def _check(network, dom, C, method, splits, n_iter):
             f"n_outputs={network.n_outputs}); got {C.shape}."
         )
     if not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
-        raise ValueError(f"n_iter must be an int >= 0; got {n_iter!r}.")
+        raise ValueError(f"n_iter must be an int >= 0; got {show(n_iter)}.")
     if splits is not None:
         hidden = network.layer_units[1:-1]
         if len(splits) != len(hidden):

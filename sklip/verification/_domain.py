@@ -2,13 +2,15 @@
 
 import numpy as np
 
+from .._validation import show
+
 
 def _as_norm(norm):
     if norm == 2:
         return 2
     if norm == np.inf:
         return np.inf
-    raise ValueError(f"norm must be 2 or np.inf; got {norm!r}.")
+    raise ValueError(f"norm must be 2 or np.inf; got {show(norm)}.")
 
 
 class Domain:
@@ -78,7 +80,7 @@ n_features), default=None
                 low, high = box
             except (TypeError, ValueError):
                 raise ValueError(
-                    f"box must be None or (low, high); got {box!r}."
+                    f"box must be None or (low, high); got {show(box)}."
                 ) from None
             width = d if full_box else m
             low = np.broadcast_to(np.asarray(low, np.float64), (width,)).copy()

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from .._validation import show
 from ._crown import bound_specs
 
 # HiGHS stops at this relative gap between its best point and its dual bound;
@@ -229,7 +230,7 @@ def _check_network(network, dom):
         )
     if dom.norm != np.inf:
         raise ValueError(
-            f"milp_lower_bounds solves Linf balls only; got norm={dom.norm!r}. "
+            f"milp_lower_bounds solves Linf balls only; got norm={show(dom.norm)}. "
             "The L2 ball is a quadratic constraint that scipy's MILP solver "
             "cannot take: use verify_complete, which branches and bounds."
         )
