@@ -333,6 +333,18 @@ class Inputs:
             np.concatenate([np.broadcast_to(box[1], (k,)), pad]),
         )
 
+    def mean_filled(self):
+        """``Xs`` with each missing entry at its column's observed mean: a
+        reference for spreads (default radii), to which a missing entry
+        adds nothing; ``Xs`` itself when nothing is missing."""
+        if self.missing is None:
+            return self.Xs
+        with np.errstate(invalid="ignore"):
+            observed = np.where(self.missing, np.nan, self.Xs)
+            count = (~self.missing).sum(axis=0)
+            mean = np.where(count > 0, np.nansum(observed, axis=0) / count, 0.0)
+        return np.where(self.missing, mean, self.Xs)
+
     def patterns(self):
         """``(patterns, which)``: the distinct rows of observed entries of
         ``Xs`` (bool, (n_patterns, len(columns))) and each sample's pattern;

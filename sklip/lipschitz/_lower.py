@@ -91,12 +91,16 @@ class _Space:
             self.network = Network(coefs, list(network.intercepts), network.activation)
             self.Z, self.k = X[:, order], columns.size
             self.inputs, self._X, self._columns = None, X, columns
+            self.missing = None
             return
         _check_estimator(estimator)
         inputs = Inputs(estimator, X, features)
         network, Z, _ = inputs.attack_space()
         self.network, self.Z, self.k = _float64_network(network), Z, inputs.columns.size
         self.inputs, self._X, self._columns = inputs, None, inputs.columns
+        # NaN behind an imputer: the ascent moves observed entries only, so
+        # the returned point (NaN kept) is where the norm was measured.
+        self.missing = inputs.missing
 
     def point(self, row, xs):
         """Raw row ``row`` of ``X`` with the columns ``S`` set to ``xs``."""
@@ -200,7 +204,9 @@ def lipschitz_lower_bound(
     Raises
     ------
     ValueError
-        If a selected column of ``X`` contains NaN or infinity, ``X`` has the
+        If a selected column of ``X`` contains infinity or NaN the model
+        does not impute (behind a ``SimpleImputer`` a NaN entry is held at
+        its imputed value and never moved), ``X`` has the
         wrong number of features, ``features`` is invalid or names a
         categorical column, or a parameter is out of range.
 
@@ -229,7 +235,9 @@ def lipschitz_lower_bound(
     best_row = int(np.argmax(sigma))
     best, best_xs = float(sigma[best_row]), Z[best_row, :k].copy()
     if n_iter > 0:
-        value, row, xs = _ascend(network, Z, k, sigma, n_restarts, n_iter, random_state)
+        value, row, xs = _ascend(
+            network, Z, k, sigma, n_restarts, n_iter, random_state, space.missing
+        )
         if value > best:
             best, best_row, best_xs = value, row, xs
     if not return_point:
@@ -237,9 +245,10 @@ def lipschitz_lower_bound(
     return best, space.point(best_row, best_xs)
 
 
-def _ascend(network, Z, k, sigma, n_restarts, n_iter, random_state):
+def _ascend(network, Z, k, sigma, n_restarts, n_iter, random_state, missing=None):
     """Vectorised hill climbing on ``||J_S(x)||_2`` from the best rows of
-    ``Z``, moving only its first ``k`` coordinates (the columns ``S``).
+    ``Z``, moving only its first ``k`` coordinates (the columns ``S``; of a
+    row's observed ones when ``missing``, (n, k) bool, says which are not).
     Returns the best value, the starting row it came from and its ``x_S``."""
     rng = check_random_state(random_state)
     n = Z.shape[0]
@@ -254,8 +263,10 @@ def _ascend(network, Z, k, sigma, n_restarts, n_iter, random_state):
     order = np.argsort(-sigma, kind="stable")
     rows = order[np.arange(n_restarts) % n]
     x, rest = X[rows].copy(), Z[rows, k:]
+    moves = np.ones((n_restarts, k)) if missing is None else ~missing[rows]
     repeats = np.arange(n_restarts) >= n
-    x[repeats] += radius / np.sqrt(k) * rng.standard_normal((repeats.sum(), k))
+    noise = rng.standard_normal((repeats.sum(), k)) * moves[repeats]
+    x[repeats] += radius / np.sqrt(k) * noise
 
     def full(xs):
         return np.hstack([xs, rest]) if rest.shape[1] else xs
@@ -270,7 +281,9 @@ def _ascend(network, Z, k, sigma, n_restarts, n_iter, random_state):
         norm = np.linalg.norm(grad, axis=1)
         flat = norm <= 1e-12 * np.maximum(value, 1e-300)
         direction = np.where(flat[:, None], rng.standard_normal((n_restarts, k)), grad)
-        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+        direction *= moves
+        length = np.linalg.norm(direction, axis=1, keepdims=True)
+        direction /= np.where(length > 0, length, 1.0)
         candidate = x + h * direction
         c_value, c_u, c_v = _top_singular(network, full(candidate), k)
         # Ties are accepted so that starts on a plateau (a linear region of

@@ -194,7 +194,11 @@ def perturb(
         Clean inputs, in the raw units given to ``predict``. Never modified.
         Handed to the model in the type and column order given (a DataFrame
         keeps its columns). A sparse matrix is densified (an error beyond
-        256 MiB).
+        256 MiB). A NaN in a perturbed column is allowed when
+        the model imputes it by a per-column constant (a ``SimpleImputer``,
+        alone or in a ``ColumnTransformer``): it stays NaN in ``X_adv`` and
+        the row moves over its observed columns only; without an imputer
+        it is an error.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
         Labels (classifiers, values in ``estimator.classes_``) or finite
         targets (regressors) to attack. ``None`` attacks the model's own

@@ -134,7 +134,9 @@ def certified_radius(estimator, X, *, norm=2, method="auto", clip=None, features
     estimator : fitted classifier
         A model with a network view (:func:`sklip.lipschitz.as_network`).
     X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
-        Inputs in raw units.
+        Inputs in raw units. A NaN behind a ``SimpleImputer`` is held at its
+        imputed value: the radius of a row is over its observed columns (and
+        infinite when none is observed).
     norm : {2, np.inf}, default=2
         Norm of the ball.
     {method_doc}

@@ -276,7 +276,7 @@ class RobustnessCurveDisplay:
         inputs = Inputs(estimator, X, features, gradients=needs_network)
         X = inputs.X
         eps = (
-            _default_eps_grid(inputs.Xs, norm)
+            _default_eps_grid(inputs.mean_filled(), norm)
             if eps is None
             else check_eps(eps, allow_array=True)
         )

@@ -106,7 +106,9 @@ def certify(
     estimator : fitted classifier or regressor
         A model with a network view (:func:`sklip.lipschitz.as_network`).
     X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
-        The centres of the balls, in raw units.
+        The centres of the balls, in raw units. A NaN behind a
+        ``SimpleImputer`` is held at its imputed value: each ball is over the
+        row's observed columns (counterexamples keep the NaN).
     y : array-like of shape (n_samples,), default=None
         Classifiers: the labels to verify. None: the model's own
         predictions (then "verified" means the prediction cannot change).

@@ -410,3 +410,42 @@ def test_a_non_finite_score_is_an_error():
 
     with pytest.raises(ValueError, match="NaNScorer.*as nan, not a finite"):
         NaNScorer()(LogisticRegression(), None)
+
+
+# --------------------------------------------------------------------------
+# The display and the empirical lower bound on rows with NaN.
+
+
+def test_display_grid_counts_missing_entries_as_no_spread(linear, data):
+    from sklip.robustness import RobustnessCurveDisplay, default_eps
+
+    X, y = data
+    display = RobustnessCurveDisplay.from_estimator(
+        linear, X, y, attacks=("auto", "certified")
+    )
+    mean = np.nanmean(X, axis=0)
+    filled = np.where(np.isnan(X), mean, X)
+    assert display.eps[5] == pytest.approx(default_eps(filled))
+    auto, certified = display.scores["auto"], display.scores["certified"]
+    assert np.all(np.isfinite(auto)) and np.all(certified <= auto + 1e-12)
+    # The curve at eps is the library's robust accuracy on the same rows.
+    assert auto[5] == pytest.approx(
+        robust_accuracy(linear, X, y, eps=display.eps[5], random_state=0)
+    )
+
+
+def test_lower_bound_point_keeps_nan_where_it_was_measured(mlp, data):
+    from sklip._core.inputs import Inputs
+    from sklip.lipschitz import lipschitz_bound, lipschitz_lower_bound
+    from sklip.lipschitz._lower import _jacobian_norms
+
+    X, _ = data
+    value, point = lipschitz_lower_bound(
+        mlp, X, n_restarts=4, n_iter=5, random_state=0, return_point=True
+    )
+    assert 0 < value <= lipschitz_bound(mlp)
+    row = np.flatnonzero([np.array_equal(np.isnan(point), np.isnan(x)) for x in X])
+    assert row.size  # the point has the NaN pattern of some row of X
+    # Its Jacobian norm over the raw columns, through the imputer, is the value.
+    network, Z, _ = Inputs(mlp, point[None, :]).attack_space()
+    assert _jacobian_norms(network, Z, X.shape[1])[0] == pytest.approx(value, rel=1e-9)
