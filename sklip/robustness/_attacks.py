@@ -275,6 +275,8 @@ def run_attack(estimator, X, y, *, eps, params, start=None):
     y, own = attack_targets(estimator, inputs.X, y)
     clip = inputs.clip_bounds(params.clip)
     Xs = inputs.Xs
+    # Black-box attacks move the raw columns: each row its observed ones.
+    observed = None if inputs.missing is None else ~inputs.missing
 
     if attack == "noise":
         if eps == 0:
@@ -290,6 +292,7 @@ def run_attack(estimator, X, y, *, eps, params, start=None):
             rng=rng,
             predict=lambda P: estimator.predict(inputs.assemble(P)),
             clean_prediction=own,
+            mask=observed,
         )
         if not np.all(np.isfinite(Xs_adv)):
             raise _overflow_error(eps)
@@ -310,7 +313,7 @@ def run_attack(estimator, X, y, *, eps, params, start=None):
             Xs_adv = ensemble(
                 None, objective, Xs, eps=eps, norm=norm, n_iter=1, n_restarts=1,
                 n_targets=1, clip=clip, rng=rng, score=score, stages=stages,
-                n_queries=params.queries(black_box=True),
+                n_queries=params.queries(black_box=True), mask=observed,
             )  # fmt: skip
         if not np.all(np.isfinite(Xs_adv)):
             raise _overflow_error(eps)

@@ -113,6 +113,9 @@ def test_perturb_keeps_nan_and_moves_observed_within_eps(mlp, data, attack, norm
     )
     assert np.all(size <= eps * (1 + 1e-9))
     assert np.all(size[0] == 0)  # nothing of the all-missing row can move
+    if attack == "noise":  # on the sphere of the observed columns
+        observed = ~np.isnan(X).all(axis=1)
+        np.testing.assert_allclose(size[observed], eps, rtol=1e-9)
     # The attack did something on the observed entries, and what the model
     # predicts there is what the attack was scored on.
     assert np.any(size > 0.5 * eps)
@@ -331,8 +334,11 @@ def test_nan_behind_knn_imputer_is_refused_by_certificates(data):
         certified_radius(model, X)
     # A black-box attack needs no gradient: the NaN stay, the imputer
     # imputes them from the moved values.
-    X_adv = perturb(model, X, y, eps=0.5, attack="square", random_state=0)
-    assert np.array_equal(np.isnan(X_adv), np.isnan(X))
+    for attack in ("square", "noise"):
+        X_adv = perturb(model, X, y, eps=0.5, attack=attack, random_state=0)
+        assert np.array_equal(np.isnan(X_adv), np.isnan(X))
+        size = np.linalg.norm(_moved(X, X_adv), axis=1)
+        assert np.all(size <= 0.5 + 1e-9) and np.median(size) > 0.45
 
 
 def test_infinity_is_still_an_error(linear, data):
