@@ -9,7 +9,7 @@ through a per-row mask), and once the way the command line used to do it
 observed columns). Prints times and ratios; the grouped and the per-row
 results are compared too.
 
-    PYTHONPATH=. python benchmarks/bench_missing.py [--n 1000] [--rate 0.1]
+    PYTHONPATH=. python benchmarks/bench_missing.py [--n 1000] [--rate 0.1] [--quick]
 
 BLAS runs on ``--threads`` threads (1 by default): on a busy 2-core machine
 a (1000, 20) @ (20, 64) product took 28 ms with OpenBLAS's default threads
@@ -60,7 +60,12 @@ def main():
     parser.add_argument("--rate", type=float, default=0.1)
     parser.add_argument("--eps", type=float, default=0.5)
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny data (its numbers mean nothing)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.n, args.features = 60, 4
     with sklip.limit_blas_threads(args.threads):
         run(args)
 
@@ -68,7 +73,11 @@ def main():
 def run(args):
     """Fit the model, time the three ways, print the table."""
     X, y = make_classification(
-        n_samples=args.n, n_features=args.features, n_informative=5, random_state=0
+        n_samples=args.n,
+        n_features=args.features,
+        n_informative=min(5, args.features),
+        n_redundant=0,
+        random_state=0,
     )
     rng = np.random.default_rng(0)
     X_nan = X.copy()
