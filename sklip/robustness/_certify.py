@@ -58,20 +58,23 @@ default="auto"
 MAX_PATTERNS = 256
 
 
-def per_row_constant(inputs, constant):
-    """``constant(columns)`` (a Lipschitz constant over raw columns) for each
-    row's observed ``features`` columns, stacked along a first axis of
-    length n_samples; the constant over all of them when nothing is missing.
-    A row with nothing observed gets 0 (nothing of it moves)."""
-    full = np.asarray(constant(inputs.columns), dtype=np.float64)
+def per_row_constant(estimator, inputs, bound):
+    """``bound(model, features)`` (a Lipschitz constant over raw columns)
+    over each row's observed ``features`` columns, stacked along a first
+    axis of length n_samples; over all of them (one value) when nothing is
+    missing. A row with nothing observed gets 0 (nothing of it moves). The
+    model view is read once: a pattern's constant is that of the network
+    seen from its columns, as ``features=`` would give it."""
+    full = np.asarray(bound(estimator, inputs.columns), dtype=np.float64)
     if inputs.missing is None:
         return full
     patterns, which = inputs.patterns()
     if patterns.shape[0] > MAX_PATTERNS:
         return np.broadcast_to(full, (inputs.n_samples,) + full.shape)
+    view = inputs.view
     values = np.stack(
         [
-            np.asarray(constant(inputs.columns[p]), np.float64)
+            np.asarray(bound(view.restricted(inputs.columns[p]), None), np.float64)
             if p.any()
             else np.zeros_like(full)
             for p in patterns
@@ -94,7 +97,9 @@ def classifier_certifier(estimator, inputs, norm, clip):
     network, Z, mask, box = _space(inputs, clip)
     pred = encode_labels(estimator, estimator.predict(inputs.X))
     K = per_row_constant(
-        inputs, lambda cols: pairwise_lipschitz_bounds(estimator, features=cols)
+        estimator,
+        inputs,
+        lambda model, cols: pairwise_lipschitz_bounds(model, features=cols),
     )
     return Certifier(
         network, Z, norm=norm, mask=mask, box=box, pred=pred, K=K,
@@ -109,7 +114,9 @@ def regressor_certifier(estimator, inputs, norm, clip):
     L = None
     if link == "identity":
         L = per_row_constant(
-            inputs, lambda cols: float(lipschitz_bound(estimator, features=cols))
+            estimator,
+            inputs,
+            lambda model, cols: float(lipschitz_bound(model, features=cols)),
         )
     return Certifier(
         network, Z, norm=norm, mask=mask, box=box, L=L, link=link,
