@@ -15,6 +15,7 @@ from ._common import (
     N_QUERIES_CHECK,
     make_rng,
 )
+from ._geometry import take_rows
 from ._objectives import make_objective
 
 
@@ -59,7 +60,8 @@ def attack_falsifier(estimator, network, Z, mask, box, norm, labels, random_stat
                     network, objective.take(rows[sel]), Z[rows[sel]], eps=float(e),
                     norm=norm, n_iter=DEFAULT_N_ITER, n_restarts=1,
                     n_targets=DEFAULT_N_TARGETS, n_queries=N_QUERIES_CHECK,
-                    clip=clip, rng=rng, mask=mask, stages=AUTO_STAGES,
+                    clip=clip, rng=rng, mask=take_rows(mask, rows[sel]),
+                    stages=AUTO_STAGES,
                 )  # fmt: skip
         return out
 

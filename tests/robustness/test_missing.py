@@ -455,3 +455,20 @@ def test_lower_bound_point_keeps_nan_where_it_was_measured(mlp, data):
     # Its Jacobian norm over the raw columns, through the imputer, is the value.
     network, Z, _ = Inputs(mlp, point[None, :]).attack_space()
     assert _jacobian_norms(network, Z, X.shape[1])[0] == pytest.approx(value, rel=1e-9)
+
+
+def test_falsifier_holds_each_rows_missing_entries(mlp, data):
+    """The attack certify runs on undecided rows (a subset) moves, in the
+    attack space, only the observed coordinates of those very rows."""
+    from sklip._core.inputs import Inputs
+    from sklip.robustness._certify import _falsifier, classifier_certifier
+
+    X, y = data
+    inputs = Inputs(mlp, X)
+    cert, pred = classifier_certifier(mlp, inputs, 2, None)
+    falsifier = _falsifier(mlp, cert, mlp.classes_[pred], 0)
+    rows = np.flatnonzero(np.isnan(X).any(axis=1))[::-1][:25]
+    points = falsifier(rows, 2.0)
+    moved = points - cert.Z[rows]
+    assert np.all(moved[~cert.mask[rows]] == 0)
+    assert np.abs(moved).max() > 0.5
