@@ -144,6 +144,6 @@ def _search_and_report(
         )
         out.write(
             f"\nreport: {directory}/ (cv_results.csv, accuracy_vs_lipschitz.png, "
-            "robustness_curves.png)\n"
+            "robustness_curves.png and .csv)\n"
         )
     return result
