@@ -216,6 +216,26 @@ class Scorer:
         self.random_state = random_state
 
     def __call__(self, estimator, X, y):
+        """Score a fitted candidate on one validation fold.
+
+        Parameters
+        ----------
+        estimator : Pipeline
+            A fitted model of :func:`make_model`.
+        X : DataFrame or ndarray of shape (n_samples, n_features)
+            The fold's rows, raw CSV columns (as the model reads them).
+        y : array-like of shape (n_samples,)
+            The fold's targets.
+
+        Returns
+        -------
+        score : float
+            ``estimator.score`` for ``"accuracy"`` / ``"r2"``; minus the
+            certified Lipschitz bound over the numeric features in the
+            scorer's units for ``"lipschitz_bound"`` (``GridSearchCV``
+            maximises); else robust (or certified) accuracy, robust R^2 for
+            a regressor, at ``eps`` in the scorer's units.
+        """
         if self.metric in ("accuracy", "r2"):
             if self.progress:
                 # One dot per scored fit, written by whichever process (joblib
