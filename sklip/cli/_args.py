@@ -5,6 +5,7 @@ import math
 import sys
 
 from ..neural_network._objective import PENALTIES
+from ..neural_network._solvers import SOLVERS
 from ..verification._methods import METHOD_NAMES, METHODS
 
 
@@ -162,9 +163,9 @@ def add_model_options(parser, *, quick_note):
     )
     grid.add_argument(
         "--solver",
-        choices=["adam", "sgd", "lbfgs"],
+        choices=list(SOLVERS),
         default="adam",
-        help="optimizer",
+        help="optimizer (the estimators' solver=)",
     )
     grid.add_argument(
         "--max-iter",
