@@ -10,7 +10,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from tests.cli.test_commands import sklip
+from ._run import one_line_error, sklip
 
 pd = pytest.importorskip("pandas", reason="the CLI reads CSV with pandas (extra 'cli')")
 pytest.importorskip("skops", reason="model files are skops files (extra 'cli')")
@@ -84,14 +84,6 @@ def files(tmp_path_factory):
     return path
 
 
-def _one_line_error(run):
-    assert run.returncode == 2, (run.stdout, run.stderr)
-    assert "Traceback" not in run.stderr
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1, run.stderr
-    return lines[0]
-
-
 def _evaluate(model, data="table.csv"):
     return ["evaluate", "--model", model, "--data", data]
 
@@ -150,7 +142,7 @@ CASES = {
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 def test_bad_file_is_one_line_and_exit_2(files, case):
     args, first, second = CASES[case]
-    line = _one_line_error(sklip(*args, cwd=files))
+    line = one_line_error(sklip(*args, cwd=files))
     assert first in line and second in line, line
     assert not (files / MARKER).exists()  # nothing in a refused file ran
 
