@@ -57,6 +57,8 @@ def _params():
 
 @pytest.mark.parametrize("path", list(_params()))
 def test_quick_run(path, tmp_path):
+    """Smoke test, deliberately: a quick run's numbers come from tiny data and
+    one repeat, so they are not checked; the script must run and print."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
