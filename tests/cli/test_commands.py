@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from ._run import check_png, eps_of, evaluated, one_line_error, robust_score, sklip
+from ._run import (
+    check_png,
+    eps_of,
+    evaluated,
+    one_line_error,
+    robust_score,
+    sklip,
+    sklip_in_process,
+)
 
 pd = pytest.importorskip("pandas", reason="the CLI reads CSV with pandas (extra 'cli')")
 pytest.importorskip("matplotlib", reason="the CLI report plots (extra 'cli')")
@@ -233,7 +241,7 @@ def test_help_documents_every_option_and_version(tmp_path):
     )
     assert set(subparsers.choices) == {"demo", "search", "evaluate"}
     for command, parser in subparsers.choices.items():
-        run = sklip(command, "--help", cwd=tmp_path)
+        run = sklip_in_process(command, "--help", cwd=tmp_path)
         assert run.returncode == 0
         formatter = Formatter(prog="sklip")
         for action in parser._actions:
@@ -322,11 +330,23 @@ BAD = {
 
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))
 def test_bad_input_is_one_line_and_exit_2(files, case):
+    """In process (each run stops at the input, before any fit); the real
+    command line is run by the test below."""
     (files / "headerless.csv").write_text("5.1,3.5,0\n4.9,3.0,1\n4.7,3.2,0\n")
     (files / "malformed.csv").write_text("a,b,t\n1,2,x\n3,oops,y\n4,5,x\n6,7,y\n")
     (files / "single.csv").write_text("a,b,t\n1,2,x\n3,4,x\n4,5,x\n")
     args, expected = BAD[case]
-    assert expected in one_line_error(sklip(*args, cwd=files))
+    assert expected in one_line_error(sklip_in_process(*args, cwd=files))
+
+
+@pytest.mark.parametrize("case", ["unknown column", "zero max-iter"])
+def test_bad_input_from_the_command_line(files, case):
+    """``python -m sklip``'s exit status and stderr are main()'s: a data
+    error and an argument error, run as a user runs them."""
+    args, expected = BAD[case]
+    run = sklip(*args, cwd=files)
+    assert expected in one_line_error(run)
+    assert run.stdout == sklip_in_process(*args, cwd=files).stdout
 
 
 def test_evaluate_a_scikit_learn_model(tmp_path):

@@ -10,7 +10,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from ._run import one_line_error, sklip
+from ._run import one_line_error, sklip, sklip_in_process
 
 pd = pytest.importorskip("pandas", reason="the CLI reads CSV with pandas (extra 'cli')")
 pytest.importorskip("skops", reason="model files are skops files (extra 'cli')")
@@ -141,8 +141,10 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 def test_bad_file_is_one_line_and_exit_2(files, case):
+    """In process (each run stops at the file, before any fit);
+    test_good_model_file_evaluates runs the real command line."""
     args, first, second = CASES[case]
-    line = one_line_error(sklip(*args, cwd=files))
+    line = one_line_error(sklip_in_process(*args, cwd=files))
     assert first in line and second in line, line
     assert not (files / MARKER).exists()  # nothing in a refused file ran
 
