@@ -11,10 +11,12 @@ from ._common import check_eps
 from ._metrics import robust_accuracy, robust_r2
 from ._params import (
     BLACK_BOX,
+    BUDGET_DOC,
     DEFAULT_N_QUERIES,
     DEFAULT_N_TARGETS,
     AttackParams,
     check_attack,
+    fill_doc,
 )
 from ._units import default_eps
 
@@ -216,22 +218,7 @@ class RobustnessCurveDisplay:
             Curves to draw: any ``attack`` of :func:`perturb` (``"auto"``,
             ``"apgd-ce"``, ``"apgd-dlr"``, ``"apgd-t"``, ``"square"``,
             ``"pgd"``, ``"fgsm"``, ``"noise"``) and ``"certified"``.
-        norm : {2, np.inf}, default=2
-            Norm of the perturbation ball.
-        n_iter : int, default=None
-            Steps per restart; None: the attack's own default. See
-            :func:`perturb`.
-        step_size : float, default=None
-            PGD step length; None: ``2.5 * eps / n_iter``.
-        n_restarts : int, default=1
-            Starts of APGD-CE / PGD, or random draws of noise.
-        n_targets : int, default=9
-            Target classes of APGD-T.
-        n_queries : int, default=None
-            Query budget of Square Attack; None: see :func:`perturb`.
-        clip : tuple (low, high), default=None
-            Bounds the perturbed points must respect (also those of the
-            certificate). See :func:`perturb`.
+        {budget_doc}
         random_state : int, RandomState, Generator or None, default=0
             Seed of the attacks' random draws. See :func:`perturb`.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -314,3 +301,6 @@ class RobustnessCurveDisplay:
             name=type(estimator).__name__ if name is None else name,
         )
         return display.plot(ax=ax, curve_kwargs=curve_kwargs)
+
+
+fill_doc(RobustnessCurveDisplay.from_estimator.__func__, budget_doc=BUDGET_DOC)

@@ -25,40 +25,33 @@ from ._common import (
 )
 from ._params import (
     ATTACK_CHOICES_DOC,
+    BUDGET_DOC,
     DEFAULT_N_QUERIES,
     DEFAULT_N_TARGETS,
     AttackParams,
+    fill_doc,
     make_rng,
 )
 
-_ATTACK_DOC = """
-    attack : {attacks}, default="auto"
-        See :func:`perturb`. ``"auto"`` is exact on linear models and an
-        APGD-CE, APGD-T, Square Attack ensemble otherwise (Square Attack
-        alone for models without a network view).
-    norm : {2, np.inf}, default=2
-        Norm of the perturbation ball.
-    n_iter : int, default=None
-        Steps per restart; None: the attack's own default. See :func:`perturb`.
-    step_size : float, default=None
-        PGD step length; None: ``2.5 * eps / n_iter``.
-    n_restarts : int, default=1
-        Starts of APGD-CE / PGD, or random draws of noise.
-    n_targets : int, default=9
-        Target classes of APGD-T.
-    n_queries : int, default=None
-        Query budget of Square Attack; None: see :func:`perturb`.
-    clip : tuple (low, high), default=None
-        Bounds the perturbed points must respect. See :func:`perturb`.
-    random_state : int, RandomState, Generator or None, default=None
-        Seed of the attack's random draws; an int gives every radius the
-        same draws. See :func:`perturb`."""
+_ATTACK_DOC = (
+    """\
+attack : {attacks}, default="auto"
+    See :func:`perturb`. ``"auto"`` is exact on linear models and an
+    APGD-CE, APGD-T, Square Attack ensemble otherwise (Square Attack
+    alone for models without a network view).
+""".replace("{attacks}", ATTACK_CHOICES_DOC)
+    + BUDGET_DOC
+    + """
+random_state : int, RandomState, Generator or None, default=None
+    Seed of the attack's random draws; an int gives every radius the
+    same draws. See :func:`perturb`."""
+)
 
-_FEATURES_DOC = """
-    features : str, int, array-like of str, int or bool, default=None
-        Columns to perturb (names, indices or a boolean mask); the others
-        are held fixed. None: every column but categorical ones
-        (non-numeric, or an encoder's input). See :func:`perturb`."""
+_FEATURES_DOC = """\
+features : str, int, array-like of str, int or bool, default=None
+    Columns to perturb (names, indices or a boolean mask); the others
+    are held fixed. None: every column but categorical ones
+    (non-numeric, or an encoder's input). See :func:`perturb`."""
 
 
 def _worst_predictions(estimator, X, y_attack, eps, badness, params):
@@ -417,7 +410,4 @@ def max_output_deviation(
 
 
 for _f in (robust_accuracy, prediction_stability, robust_r2, max_output_deviation):
-    _f.__doc__ = _f.__doc__.replace(
-        "    {attack_doc}",
-        _ATTACK_DOC.strip("\n").replace("{attacks}", ATTACK_CHOICES_DOC),
-    ).replace("    {features_doc}", _FEATURES_DOC.strip("\n"))
+    fill_doc(_f, attack_doc=_ATTACK_DOC, features_doc=_FEATURES_DOC)

@@ -10,6 +10,7 @@ object; its ``CONSTRAINTS`` are the ``validate_params`` constraints of every
 public function with those keywords.
 """
 
+import re
 from dataclasses import dataclass, field, fields, replace
 from numbers import Integral
 from typing import ClassVar
@@ -310,3 +311,42 @@ PARAMS_DOC = _PARAMS_DOC.format(
     queries=N_QUERIES_BLACK_BOX,
     check=N_QUERIES_CHECK,
 )
+
+
+#: numpydoc of the attack's budget parameters (``norm`` to ``clip``) in the
+#: short form of the metrics, the scorers and the display, which send the
+#: reader to :func:`perturb` for the long one.
+BUDGET_DOC = """\
+norm : {2, np.inf}, default=2
+    Norm of the perturbation ball.
+n_iter : int, default=None
+    Steps per restart; None: the attack's own default. See :func:`perturb`.
+step_size : float, default=None
+    PGD's absolute step (raw input units); None: ``max(eps / 8, 2.5 * eps /
+    n_iter)``. See :func:`perturb`.
+n_restarts : int, default=1
+    Starts of APGD-CE / PGD, or random draws of noise.
+n_targets : int, default=9
+    Target classes of APGD-T.
+n_queries : int, default=None
+    Query budget of Square Attack; None: see :func:`perturb`.
+clip : tuple (low, high), default=None
+    Bounds the perturbed points must respect. See :func:`perturb`."""
+
+
+def fill_doc(obj, **fragments):
+    """Put each fragment in place of its ``{name}`` line of ``obj.__doc__``.
+
+    The fragment is indented as the placeholder is, so one text serves a
+    function's docstring and a method's. Returns ``obj``.
+    """
+    doc = obj.__doc__
+    for name, text in fragments.items():
+        match = re.search(rf"^( *)\{{{name}\}}$", doc, flags=re.MULTILINE)
+        if match is None:
+            raise ValueError(f"{obj.__qualname__}'s docstring has no {{{name}}} line")
+        indent = match.group(1)
+        body = "\n".join(indent + line if line else "" for line in text.splitlines())
+        doc = doc[: match.start()] + body + doc[match.end() :]
+    obj.__doc__ = doc
+    return obj

@@ -16,7 +16,13 @@ from ._metrics import (
     robust_accuracy,
     robust_r2,
 )
-from ._params import DEFAULT_N_QUERIES, DEFAULT_N_TARGETS, AttackParams
+from ._params import (
+    BUDGET_DOC,
+    DEFAULT_N_QUERIES,
+    DEFAULT_N_TARGETS,
+    AttackParams,
+    fill_doc,
+)
 
 # name -> (function, sign, needs y, uses attack parameters)
 _METRICS = {
@@ -207,20 +213,7 @@ def make_robustness_scorer(
         See :func:`perturb`. ``"auto"`` works for every estimator: exact on
         linear models, APGD then Square Attack on networks, Square Attack
         (scores only) on trees, SVC, k-NN and any other model.
-    norm : {2, np.inf}, default=2
-        Norm of the perturbation ball.
-    n_iter : int, default=None
-        Steps per restart; None: the attack's own default. See :func:`perturb`.
-    step_size : float, default=None
-        PGD step length; None: ``2.5 * eps / n_iter``.
-    n_restarts : int, default=1
-        Starts of APGD-CE / PGD, or random draws of noise.
-    n_targets : int, default=9
-        Target classes of APGD-T.
-    n_queries : int, default=None
-        Query budget of Square Attack; None: see :func:`perturb`.
-    clip : tuple (low, high), default=None
-        Bounds the perturbed points must respect. See :func:`perturb`.
+    {budget_doc}
     random_state : int, RandomState, Generator or None, default=0
         Kept as an int seed (drawn once here from a RandomState/Generator):
         each call draws a fresh generator from it, so every candidate and
@@ -283,3 +276,6 @@ def make_robustness_scorer(
         method=None if method is None else check_method(method),
         **params.as_dict(),
     )
+
+
+fill_doc(make_robustness_scorer, budget_doc=BUDGET_DOC)
