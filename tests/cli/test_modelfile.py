@@ -10,7 +10,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from ._run import one_line_error, sklip, sklip_in_process
+from ._run import evaluated, one_line_error, sklip, sklip_in_process
 
 pd = pytest.importorskip("pandas", reason="the CLI reads CSV with pandas (extra 'cli')")
 pytest.importorskip("skops", reason="model files are skops files (extra 'cli')")
@@ -150,9 +150,16 @@ def test_bad_file_is_one_line_and_exit_2(files, case):
 
 
 def test_good_model_file_evaluates(files):
+    from sklip.persistence import load
+
     run = sklip(*_evaluate("model.skops"), cwd=files)
     assert run.returncode == 0, run.stderr
     assert "eps = 0.3 (" in run.stdout and "held fixed: c" in run.stdout
+    # The printed accuracy is the saved model's own on the table.
+    model = load(files / "model.skops")["model"]
+    frame = pd.read_csv(files / "table.csv")
+    accuracy = model.score(frame[["a", "b", "c"]], frame["t"])
+    assert evaluated(run.stdout)["accuracy"] == pytest.approx(accuracy, abs=6e-5)
 
 
 def test_library_load_refuses_untrusted_types(files):
