@@ -36,7 +36,33 @@ TRUSTED_NAMES = frozenset({"numpy.dtype"})
 
 
 class UntrustedTypeError(ValueError):
-    """A model file holds a type that :func:`load` does not trust."""
+    """A model file holds a type that :func:`load` does not trust.
+
+    Raised before anything in the file is built: building an object of an
+    unknown type is what runs foreign code on load. The message names every
+    refused type (``"module.Class"``); pass those names to ``load(...,
+    trusted=[...])`` only if you know what they are. A subclass of
+    :class:`ValueError`, so ``except ValueError`` catches it with the other
+    bad-file errors of :func:`load`.
+
+    See Also
+    --------
+    load : Load a model file, building trusted types only.
+    save : Write a model file that runs no code when loaded.
+
+    Examples
+    --------
+    >>> import collections, pathlib, tempfile
+    >>> import sklip
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "counts.skops"
+    >>> _ = sklip.save({"counts": collections.Counter(a=2)}, path)
+    >>> sklip.load(path)
+    Traceback (most recent call last):
+    ...
+    sklip.persistence.UntrustedTypeError: ... not trust: collections.Counter; ...
+    >>> sklip.load(path, trusted=["collections.Counter"])
+    {'counts': Counter({'a': 2})}
+    """
 
 
 _PATH = [str, os.PathLike]
@@ -55,19 +81,34 @@ def _skops():
 
 @public({"model": "no_validation", "path": _PATH})
 def save(model, path):
-    """Save ``model`` (any fitted estimator, or a dict / list of them and of
-    plain values) to ``path`` with ``skops.io``.
+    """Save a fitted model to a file that runs no code when loaded.
+
+    The file is written with ``skops.io``: a zip of JSON and numpy arrays,
+    read back by :func:`load`, which refuses types it does not trust
+    (unlike a pickle, which runs whatever functions it names). Predictions
+    of the loaded model are those of ``model``, bit for bit.
 
     Parameters
     ----------
     model : object
-        The object to save.
+        Any fitted estimator (a sklip or scikit-learn model, a pipeline), or
+        a dict / list of them and of plain values (str, numbers, arrays).
     path : str or path-like
-        File to write (conventionally ``*.skops``).
+        File to write (conventionally ``*.skops``); overwritten if it exists.
 
     Returns
     -------
     path : pathlib.Path
+        The file written, as a path.
+
+    Raises
+    ------
+    ImportError
+        If ``skops`` is not installed (``pip install 'sklip[cli]'``).
+
+    See Also
+    --------
+    load : Load the file back, building trusted types only.
 
     Examples
     --------
@@ -123,6 +164,7 @@ def load(path, *, trusted=None):
     Returns
     -------
     model : object
+        What was saved: the fitted estimator, or the dict / list of them.
 
     Raises
     ------
@@ -131,6 +173,29 @@ def load(path, *, trusted=None):
         of sklip or scikit-learn, nor in ``trusted`` (nothing is built).
     ValueError
         If the file is not a skops file (e.g. a pickle, or truncated).
+    ImportError
+        If ``skops`` is not installed (``pip install 'sklip[cli]'``).
+
+    See Also
+    --------
+    save : Write a model file.
+    UntrustedTypeError : The error naming the refused types.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> import sklip
+    >>> X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    >>> clf = sklip.LipschitzMLPClassifier(
+    ...     hidden_layer_sizes=(4,), solver="lbfgs", random_state=0
+    ... ).fit(X, y)
+    >>> path = sklip.save(clf, pathlib.Path(tempfile.mkdtemp()) / "clf.skops")
+    >>> loaded = sklip.load(path)
+    >>> bool(np.array_equal(loaded.predict_proba(X), clf.predict_proba(X)))
+    True
+    >>> bool(sklip.lipschitz_bound(loaded) == sklip.lipschitz_bound(clf))
+    True
     """
     import zipfile
 

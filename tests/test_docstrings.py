@@ -13,6 +13,7 @@ import inspect
 import pathlib
 import pkgutil
 import re
+import textwrap
 
 import pytest
 
@@ -136,31 +137,10 @@ def test_api_is_found():
     assert "sklip.LipschitzMLPClassifier.get_params" not in paths
 
 
-# Public objects that landed with the command line and verification merges
-# and fail numpydoc's checks (missing Parameters/Returns descriptions,
-# Examples). Strict xfails: each turns into a failure once fixed, so the lead
-# removes it here.
-PENDING_NUMPYDOC = {
-    "sklip.CertifyResult",
-    "sklip.save",
-    "sklip.load",
-    "sklip.persistence.UntrustedTypeError",
-}
-
-
-def _numpydoc_params():
-    for path, kind, _ in API:
-        marks = []
-        if path in PENDING_NUMPYDOC:
-            marks = [pytest.mark.xfail(strict=True, reason="PENDING_NUMPYDOC")]
-        yield pytest.param(path, kind, id=f"{path}-{kind}", marks=marks)
-
-
-def test_pending_numpydoc_exist():
-    assert PENDING_NUMPYDOC <= {path for path, _, _ in API}
-
-
-@pytest.mark.parametrize(("path", "kind"), list(_numpydoc_params()))
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [pytest.param(path, kind, id=f"{path}-{kind}") for path, kind, _ in API],
+)
 def test_numpydoc(path, kind):
     errors = _errors(path, kind)
     assert not errors, f"{path}:\n  " + "\n  ".join(errors)
@@ -220,28 +200,6 @@ def test_filter_keeps_real_errors():
 
 MAX_UNDOCUMENTED_LINES = 10
 
-# Long functions without a docstring that landed with the command line and
-# verification merges (found by this test at the merge of main into house).
-# The lead empties this set; the test fails on entries that are no longer
-# needed, so it cannot go stale.
-PENDING_DOCSTRINGS = {
-    "sklip/cli/_args.py::_number",
-    "sklip/cli/_args.py::_number.parse",
-    "sklip/cli/_model.py::Scorer.__call__",
-    "sklip/cli/_runner.py::fill_defaults",
-    "sklip/cli/_runner.py::_search_and_report",
-    "sklip/cli/demo.py::add_parser",
-    "sklip/cli/demo.py::run",
-    "sklip/cli/evaluate.py::add_parser",
-    "sklip/cli/evaluate.py::_run",
-    "sklip/cli/search.py::add_parser",
-    "sklip/cli/search.py::run",
-    "sklip/cli/_modelfile.py::_load_pickle",
-    "sklip/cli/evaluate.py::_target",
-    "sklip/cli/search.py::load",
-    "sklip/verification/_domain.py::Domain._check_eps",
-}
-
 
 def _has_doc(cls):
     """Whether a class has a docstring, literal or assembled (``__doc__ = f"..."``)."""
@@ -254,13 +212,19 @@ def _has_doc(cls):
     )
 
 
-def _long_undocumented():
+def _long_undocumented(sources=None):
     """``"path::qualname"`` of every function over 10 lines without a docstring.
 
     ``__init__`` is documented by its class (numpydoc's convention: the
     constructor's parameters are in the class docstring), so it counts as
-    documented when its class has a docstring.
+    documented when its class has a docstring. ``sources`` maps a path to
+    its source text; None walks every module of sklip.
     """
+    if sources is None:
+        sources = {
+            file.relative_to(ROOT.parent).as_posix(): file.read_text()
+            for file in sorted(ROOT.rglob("*.py"))
+        }
     found = set()
 
     def visit(node, prefix, path, cls):
@@ -278,23 +242,48 @@ def _long_undocumented():
             else:
                 visit(child, prefix, path, cls)
 
-    for file in sorted(ROOT.rglob("*.py")):
-        path = file.relative_to(ROOT.parent).as_posix()
-        visit(ast.parse(file.read_text()), "", path, None)
+    for path, source in sources.items():
+        visit(ast.parse(source), "", path, None)
     return found
 
 
 def test_long_functions_have_docstrings():
-    missing = _long_undocumented() - PENDING_DOCSTRINGS
+    missing = _long_undocumented()
     assert not missing, (
         f"functions over {MAX_UNDOCUMENTED_LINES} lines without a docstring:\n  "
         + "\n  ".join(sorted(missing))
     )
 
 
-def test_pending_docstrings_still_pending():
-    stale = PENDING_DOCSTRINGS - _long_undocumented()
-    assert not stale, (
-        "documented, shortened or gone; remove from PENDING_DOCSTRINGS:\n  "
-        + "\n  ".join(sorted(stale))
+def test_long_function_walk_finds_them():
+    # Guards the walk: long undocumented functions are reported, nested ones
+    # under their qualified name; documented and short ones, and the
+    # __init__ of a documented class, are not.
+    lines = "x = 1\n" * 10
+    source = textwrap.dedent(
+        '''
+        def top():
+        {0}
+        def documented():
+            """Doc."""
+        {0}
+        def short():
+            return 1
+
+        class A:
+            """Doc."""
+
+            def __init__(self):
+        {1}
+            def method(self):
+                def inner():
+        {2}
+                return inner
+        '''
+    ).format(
+        textwrap.indent(lines, " " * 4),
+        textwrap.indent(lines, " " * 8),
+        textwrap.indent(lines, " " * 12),
     )
+    found = _long_undocumented({"m.py": source})
+    assert found == {"m.py::top", "m.py::A.method", "m.py::A.method.inner"}

@@ -44,6 +44,61 @@ def test_invalid_parameters_raise_invalid_parameter_error(Estimator, params, nam
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize(
+    "name", ["lipschitz_margin", "max_lipschitz", "n_power_iterations"]
+)
+@pytest.mark.parametrize("flag", [True, np.True_])
+def test_sklip_parameters_refuse_bools(Estimator, name, flag):
+    # A flag where a radius, a bound or a count is expected is a mistake
+    # (True would silently train with a margin of 1), refused as sklip's
+    # public functions refuse it.
+    est = Estimator(**{name: flag}, max_iter=5)
+    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter .* Got"):
+        est.fit(X, _y(Estimator))
+    assert not hasattr(est, "coefs_")
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_sklip_parameters_take_numpy_scalars(Estimator):
+    # The same model as with Python numbers.
+    common = dict(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    numpy = Estimator(
+        lipschitz_margin=np.float64(0.25),
+        max_lipschitz=np.float64(50.0),
+        n_power_iterations=np.int64(2),
+        **common,
+    ).fit(X, _y(Estimator))
+    python = Estimator(
+        lipschitz_margin=0.25, max_lipschitz=50.0, n_power_iterations=2, **common
+    ).fit(X, _y(Estimator))
+    for a, b in zip(numpy.coefs_, python.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_shared_parameters_take_bools_as_scikit_learn_does():
+    # Parameters inherited from scikit-learn's MLP keep its constraints, bool
+    # handling included (its Interval takes True as 1): the oracle is
+    # scikit-learn's own MLPClassifier.
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.utils._param_validation import make_constraint
+
+    ours = LipschitzMLPClassifier._parameter_constraints
+    theirs = MLPClassifier._parameter_constraints
+    shared = sorted(ours.keys() & theirs.keys())
+    assert {"alpha", "max_iter", "tol", "batch_size", "momentum"} <= set(shared)
+
+    def accepts(constraints, value):
+        return any(make_constraint(c).is_satisfied_by(value) for c in constraints)
+
+    for name in shared:
+        for value in (True, False, np.True_):
+            assert accepts(ours[name], value) == accepts(theirs[name], value), (
+                name,
+                value,
+            )
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
     "bad, match",
     [
         (np.where(np.eye(40, 3) == 1, np.nan, X), "NaN"),

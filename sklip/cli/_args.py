@@ -5,6 +5,7 @@ import math
 import sys
 
 from ..neural_network._objective import PENALTIES
+from ..neural_network._solvers import SOLVERS
 from ..verification._methods import METHOD_NAMES, METHODS
 
 
@@ -36,7 +37,34 @@ class Formatter(
 
 
 def _number(kind, minimum=None, strict=False, allow_inf=False):
+    """An argparse ``type=`` that reads a number and checks its range.
+
+    argparse reports an :class:`argparse.ArgumentTypeError` as one line
+    naming the option, so each option's error says what was expected
+    instead of a traceback from deep in the run.
+
+    Parameters
+    ----------
+    kind : {int, float}
+        Type to read the text as.
+    minimum : int or float, default=None
+        Smallest accepted value (None: no lower limit).
+    strict : bool, default=False
+        Whether ``minimum`` itself is refused (``> minimum`` instead of
+        ``>= minimum``).
+    allow_inf : bool, default=False
+        Whether a float may be infinite (``"inf"``); NaN never passes.
+
+    Returns
+    -------
+    parse : callable
+        ``parse(text) -> kind``; its ``__name__`` (``"integer"`` or
+        ``"number"``) is what argparse prints in its own messages.
+    """
+
     def parse(text):
+        """``text`` as a ``kind`` in range, or an ``ArgumentTypeError`` saying
+        what was expected and what was given."""
         try:
             value = kind(text)
         except ValueError:
@@ -135,9 +163,9 @@ def add_model_options(parser, *, quick_note):
     )
     grid.add_argument(
         "--solver",
-        choices=["adam", "sgd", "lbfgs"],
+        choices=list(SOLVERS),
         default="adam",
-        help="optimizer",
+        help="optimizer (the estimators' solver=)",
     )
     grid.add_argument(
         "--max-iter",

@@ -18,7 +18,7 @@ from sklearn.model_selection import cross_validate
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ._model import METRICS, held_out_scores, make_scorers
+from ._model import METRICS, make_scorers
 
 CONSTANT = {"classification": "majority class", "regression": "mean predictor"}
 LINEAR = {"classification": "LogisticRegression", "regression": "RidgeCV"}
@@ -44,9 +44,11 @@ def _constant_scores(task, score):
     return scores
 
 
-def run_baselines(task, encoder, units, X, y, X_test, y_test, eps, cv, args, log):
+def run_baselines(encoder, X, y, held_out, cv, args, log):
     """``[constant, linear]``: dicts with ``name``, ``cv`` (mean scores on
-    the folds of the search), ``test`` (held-out scores) and ``model``."""
+    the folds of the search), ``test`` (scores on ``held_out``, a
+    :class:`~sklip.cli._model.HeldOut`) and ``model``."""
+    task = held_out.task
     main = METRICS[task][0]
     constant = (
         DummyClassifier(strategy="most_frequent")
@@ -59,13 +61,13 @@ def run_baselines(task, encoder, units, X, y, X_test, y_test, eps, cv, args, log
         {
             "name": CONSTANT[task],
             "cv": _constant_scores(task, float(np.mean(folds["test_score"]))),
-            "test": _constant_scores(task, float(fitted.score(X_test, y_test))),
+            "test": _constant_scores(task, float(fitted.score(held_out.X, held_out.y))),
             "model": fitted,
         }
     ]
     log(f"baselines: {CONSTANT[task]}, {LINEAR[task]} ", end="")
     linear = linear_model(task, encoder)
-    scoring = make_scorers(task, units, eps, args.random_state)
+    scoring = make_scorers(task, held_out.units, held_out.eps, args.random_state)
     folds = cross_validate(
         linear, X, y, cv=cv, scoring=scoring, n_jobs=args.n_jobs, error_score="raise"
     )
@@ -78,16 +80,7 @@ def run_baselines(task, encoder, units, X, y, X_test, y_test, eps, cv, args, log
         {
             "name": LINEAR[task],
             "cv": cv_scores,
-            "test": held_out_scores(
-                task,
-                fitted,
-                units,
-                X_test,
-                y_test,
-                eps,
-                args.random_state,
-                args.certify_method,
-            ),
+            "test": held_out.scores(fitted),
             "model": fitted,
         }
     )

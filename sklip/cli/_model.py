@@ -9,6 +9,7 @@ the units of :class:`~._units.Units`, numeric columns perturbed.
 """
 
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import is_classifier
@@ -215,6 +216,26 @@ class Scorer:
         self.random_state = random_state
 
     def __call__(self, estimator, X, y):
+        """Score a fitted candidate on one validation fold.
+
+        Parameters
+        ----------
+        estimator : Pipeline
+            A fitted model of :func:`make_model`.
+        X : DataFrame or ndarray of shape (n_samples, n_features)
+            The fold's rows, raw CSV columns (as the model reads them).
+        y : array-like of shape (n_samples,)
+            The fold's targets.
+
+        Returns
+        -------
+        score : float
+            ``estimator.score`` for ``"accuracy"`` / ``"r2"``; minus the
+            certified Lipschitz bound over the numeric features in the
+            scorer's units for ``"lipschitz_bound"`` (``GridSearchCV``
+            maximises); else robust (or certified) accuracy, robust R^2 for
+            a regressor, at ``eps`` in the scorer's units.
+        """
         if self.metric in ("accuracy", "r2"):
             if self.progress:
                 # One dot per scored fit, written by whichever process (joblib
@@ -237,19 +258,32 @@ def make_scorers(task, units, eps, random_state, progress=False, method="auto"):
     }
 
 
-def held_out_scores(
-    task, model, units, X_test, y_test, eps, random_state, method="auto"
-):
-    """Held-out scores of a fitted model, in the report's units."""
-    main, robust = METRICS[task][0], METRICS[task][2]
-    view = View(model, units)
-    scores = {
-        main: float(model.score(X_test, y_test)),
-        "lipschitz_bound": view.lipschitz_bound(),
-        robust: float(view.robust(X_test, y_test, eps, random_state)),
-    }
-    if task == "classification":
-        scores["certified_accuracy"] = float(
-            view.certified(X_test, y_test, eps, method)
-        )
-    return scores
+@dataclass(frozen=True)
+class HeldOut:
+    """The held-out rows and how the report scores a model on them: the
+    units, the radius ``eps`` in those units, the attack's seed and the
+    certificate's method. Candidates and baselines are scored by the same
+    :meth:`scores`, so their rows compare."""
+
+    task: str
+    units: object
+    X: object
+    y: object
+    eps: float
+    random_state: int
+    method: str = "auto"
+
+    def scores(self, model):
+        """Held-out scores of the fitted ``model``, in the report's units."""
+        main, robust = METRICS[self.task][0], METRICS[self.task][2]
+        view = View(model, self.units)
+        scores = {
+            main: float(model.score(self.X, self.y)),
+            "lipschitz_bound": view.lipschitz_bound(),
+            robust: float(view.robust(self.X, self.y, self.eps, self.random_state)),
+        }
+        if self.task == "classification":
+            scores["certified_accuracy"] = float(
+                view.certified(self.X, self.y, self.eps, self.method)
+            )
+        return scores

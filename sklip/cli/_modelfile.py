@@ -109,6 +109,25 @@ def load_model(path, *, trust_pickle=False):
 
 
 def _load_pickle(path):
+    """The estimator of the joblib pickle at ``path`` (``--trust-pickle``).
+
+    Only called on the user's explicit trust: unpickling runs the code the
+    file names (see :mod:`sklip.persistence`).
+
+    Parameters
+    ----------
+    path : str
+        The model file.
+
+    Returns
+    -------
+    model : fitted classifier or regressor
+
+    Raises
+    ------
+    CLIError
+        If the file does not unpickle, or holds something else.
+    """
     import joblib
 
     try:

@@ -144,7 +144,13 @@ def _curve(task, model, units, X, y, grid, random_state):
 
 def plot_curves(result, path, X_test, y_test, random_state, n_jobs=1):
     """Held-out robust score against eps (and, for regression, the certified
-    output deviation), per penalty's pick and the linear baseline."""
+    output deviation), per penalty's pick and the linear baseline.
+
+    Returns the plotted numbers, one dict per model and radius (``model``,
+    ``eps``, ``eps_units``, the robust score, the certified score or
+    deviation), so they can be written beside the figure and read against
+    the table.
+    """
     plt = pyplot()
     task, main = result["task"], result["main"]
     units, eps = result["units"], result["eps"]
@@ -167,7 +173,15 @@ def plot_curves(result, path, X_test, y_test, random_state, n_jobs=1):
         delayed(_curve)(task, model, units, X_test, y_test, grid, random_state)
         for _, model, _ in entries
     )
+    robust = f"robust_{main}"
+    second = "certified_max_output_deviation" if regression else "certified_accuracy"
+    points = []
     for (name, _, color), (bound, attack, certified) in zip(entries, curves):
+        lower = bound * grid if regression else certified
+        points += [
+            {"model": name, "eps": r, "eps_units": units.kind, robust: a, second: c}
+            for r, a, c in zip(grid, attack, lower)
+        ]
         ax.plot(grid, attack, "-", marker=".", color=color, label=name)
         if certified is not None:
             ax.plot(grid, certified, "--", marker=".", color=color)
@@ -218,3 +232,4 @@ def plot_curves(result, path, X_test, y_test, random_state, n_jobs=1):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return points

@@ -125,7 +125,8 @@ def _cell(metric, value):
 
 
 def write_report(result, directory, X_test, y_test, *, random_state, n_jobs=1):
-    """cv_results.csv, accuracy_vs_lipschitz.png, robustness_curves.png."""
+    """cv_results.csv, accuracy_vs_lipschitz.png, robustness_curves.png and
+    the curves' numbers, robustness_curves.csv."""
     from ._plots import plot_curves, plot_tradeoff
 
     directory = pathlib.Path(directory)
@@ -168,7 +169,7 @@ def write_report(result, directory, X_test, y_test, *, random_state, n_jobs=1):
                 }
             )
     plot_tradeoff(result, directory / "accuracy_vs_lipschitz.png")
-    plot_curves(
+    points = plot_curves(
         result,
         directory / "robustness_curves.png",
         X_test,
@@ -176,4 +177,8 @@ def write_report(result, directory, X_test, y_test, *, random_state, n_jobs=1):
         random_state,
         n_jobs=n_jobs,
     )
+    with open(directory / "robustness_curves.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(points[0]))
+        writer.writeheader()
+        writer.writerows(points)
     return directory

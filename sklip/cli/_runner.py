@@ -20,6 +20,30 @@ QUICK = {"alphas": [1.0, 10.0], "hidden": [32], "max_iter": 100, "cv": 2}
 
 
 def fill_defaults(args):
+    """Fill the grid options left unset, in place, and check their combination.
+
+    Unset options (None) take the values of :data:`QUICK` with ``--quick``,
+    else :data:`FULL`; repeated penalties and alphas are dropped (each would
+    refit the same candidates). Idempotent: ``search`` calls it early to
+    know ``--cv`` before checking the class counts, ``run_and_report``
+    again.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options of ``demo`` or ``search``
+        (:func:`~._args.add_model_options`).
+
+    Returns
+    -------
+    args : argparse.Namespace
+        The same object, filled.
+
+    Raises
+    ------
+    CLIError
+        If ``--n-jobs`` is given with ``--scheduler`` (other than -1).
+    """
     defaults = QUICK if args.quick else FULL
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -109,6 +133,39 @@ def run_and_report(X, y, *, task, encoder, numeric, categorical, args, title, ou
 def _search_and_report(
     X, y, *, task, encoder, numeric, categorical, args, title, out, log
 ):
+    """The body of :func:`run_and_report`, inside :func:`fits_on`.
+
+    Holds out ``--test-size`` of the rows (stratified for classification,
+    seeded by ``--random-state``), runs the search on the rest, prints the
+    tables to ``out`` and writes the report directory (``--output``).
+
+    Parameters
+    ----------
+    X : DataFrame or ndarray of shape (n_samples, n_features)
+        The feature frame, raw units, numeric columns first.
+    y : Series or ndarray of shape (n_samples,)
+        The target.
+    task : {"classification", "regression"}
+    encoder : transformer or "passthrough"
+        The first step of every model (:func:`~._model.make_model`).
+    numeric, categorical : list of str
+        Column names: perturbed, and held fixed.
+    args : argparse.Namespace
+        The options, defaults filled (:func:`fill_defaults`).
+    title : str
+        First line of the printed report.
+    out : file-like
+        Where the tables go (stdout by default).
+    log : Log
+        Progress messages (stderr unless ``--quiet``).
+
+    Returns
+    -------
+    result : dict
+        :func:`~._search.run_search`'s result, plus ``test_index`` (the
+        held-out rows' index, None for arrays) and ``target`` (the target
+        column's name, None for a built-in data set).
+    """
     stratify = y if task == "classification" else None
     X_train, X_test, y_train, y_test = train_test_split(
         X,
@@ -144,6 +201,6 @@ def _search_and_report(
         )
         out.write(
             f"\nreport: {directory}/ (cv_results.csv, accuracy_vs_lipschitz.png, "
-            "robustness_curves.png)\n"
+            "robustness_curves.png and .csv)\n"
         )
     return result

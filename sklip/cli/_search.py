@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 
 from ._baselines import run_baselines
-from ._model import METRICS, held_out_scores, make_model, make_scorers, mlp_param
+from ._model import METRICS, HeldOut, make_model, make_scorers, mlp_param
 from ._units import Units
 
 # Selection: within this much of the best cross-validated accuracy (R^2),
@@ -107,9 +107,10 @@ def run_search(X_train, y_train, X_test, y_test, *, task, encoder, units, args, 
     )
     main = METRICS[task][0]
     cv = _splitter(task, args)
-    baselines = run_baselines(
-        task, encoder, units, X_train, y_train, X_test, y_test, eps, cv, args, log
+    held_out = HeldOut(
+        task, units, X_test, y_test, eps, args.random_state, args.certify_method
     )
+    baselines = run_baselines(encoder, X_train, y_train, held_out, cv, args, log)
     floor = baselines[0]["cv"][main]
     # Certified training at the radius the report uses: the margin is in the
     # estimator's input units, which are the units of eps (std: behind a
@@ -139,10 +140,7 @@ def run_search(X_train, y_train, X_test, y_test, *, task, encoder, units, args, 
 
     jobs = 1 if args.scheduler is not None else args.n_jobs
     best = Parallel(n_jobs=min(jobs, len(chosen)) if chosen else 1)(
-        delayed(_refit)(
-            model, rows[i], task, units, eps, X_train, y_train, X_test, y_test, args
-        )
-        for i in chosen
+        delayed(_refit)(model, rows[i], X_train, y_train, held_out) for i in chosen
     )
     selected = None
     for i, entry in zip(chosen, best):
@@ -165,7 +163,7 @@ def run_search(X_train, y_train, X_test, y_test, *, task, encoder, units, args, 
     }
 
 
-def _refit(model, row, task, units, eps, X, y, X_test, y_test, args):
+def _refit(model, row, X, y, held_out):
     """The candidate of ``row`` fitted on every training row, with its
     held-out scores."""
     fitted = clone(model).set_params(**row["params"])
@@ -178,16 +176,7 @@ def _refit(model, row, task, units, eps, X, y, X_test, y_test, args):
         "lipschitz_margin": row["lipschitz_margin"],
         "row": row,
         "model": fitted,
-        "test": held_out_scores(
-            task,
-            fitted,
-            units,
-            X_test,
-            y_test,
-            eps,
-            args.random_state,
-            args.certify_method,
-        ),
+        "test": held_out.scores(fitted),
     }
 
 

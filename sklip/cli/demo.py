@@ -18,6 +18,18 @@ directory with cv_results.csv and two figures. About a minute on 2 cores;
 
 
 def add_parser(subparsers):
+    """Register ``sklip demo`` and its options.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned for ``sklip``.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        The subcommand's parser; its ``run`` default is :func:`run`.
+    """
     parser = subparsers.add_parser(
         "demo", help="the main job on built-in data", description=DESCRIPTION
     )
@@ -42,6 +54,24 @@ def load(name):
 
 
 def run(args, out=sys.stdout):
+    """Search and report on the built-in data set ``--data``.
+
+    Every column of these data sets is numeric and complete, so the model
+    reads arrays without an encoder and every feature is perturbed (in
+    ``--eps-units``).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options of :func:`add_parser`.
+    out : file-like, default=sys.stdout
+        Where the tables go.
+
+    Returns
+    -------
+    result : dict
+        See :func:`~._runner.run_and_report`.
+    """
     # All-numeric, no missing cells: arrays, no encoder, every column moves.
     X, y, numeric = load(args.data)
     return run_and_report(

@@ -27,6 +27,18 @@ BOUNDS = ("frobenius", "spectral", "combettes-pesquet", "auto")
 
 
 def add_parser(subparsers):
+    """Register ``sklip evaluate`` and its options.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned for ``sklip``.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        The subcommand's parser; its ``run`` default is :func:`run`.
+    """
     parser = subparsers.add_parser(
         "evaluate", help="evaluate a saved model on a CSV file", description=DESCRIPTION
     )
@@ -99,6 +111,28 @@ def _columns(model, info, frame, target, path):
 
 
 def _target(model, info, y, target):
+    """The evaluated target ``y`` in the model's terms, or a :class:`CLIError`.
+
+    A classifier's labels are compared as text when its classes are text
+    (a CSV column of ``"1"`` and ``"2"`` read as ints still matches), and a
+    label the model never saw is refused: it could only be scored wrong. A
+    regressor needs a numeric target.
+
+    Parameters
+    ----------
+    model : fitted classifier or regressor
+    info : dict or None
+        The model file's metadata (unused: the model itself decides).
+    y : Series of shape (n_samples,)
+        The target column as read from the CSV.
+    target : str
+        Its name, for the messages.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+        Labels (str when the classes are) or float64 targets.
+    """
     if is_classifier(model):
         classes = np.asarray(model.classes_)
         known = set(classes.astype(str))
@@ -118,6 +152,32 @@ def _target(model, info, y, target):
 
 
 def _run(args, model, info, out):
+    """Print the evaluation of ``model`` on ``--data`` (see :data:`DESCRIPTION`).
+
+    ``eps`` is ``--eps`` if given, else the eps the model was selected at
+    when the units are the saved ones, else the default rule
+    (``Units.default_eps``) on the saved training statistics; the line
+    ``eps = ...`` says which and in what units. Bounds, ``eps`` and
+    certificates are in those units (std: training standard deviations of
+    the numeric features; raw: the CSV's units).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options of :func:`add_parser`.
+    model : fitted Pipeline
+        The model of the file (raw CSV columns in).
+    info : dict or None
+        The file's metadata (units, eps, target, candidate); None for a bare
+        model, whose units then come from the evaluated file itself.
+    out : file-like
+        Where the report goes.
+
+    Returns
+    -------
+    status : int
+        0.
+    """
     target = args.target or (info or {}).get("target")
     if target is None:
         raise CLIError("--target: required for a model file without a saved target")

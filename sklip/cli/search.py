@@ -35,6 +35,18 @@ and prints the selection rule.
 
 
 def add_parser(subparsers):
+    """Register ``sklip search`` and its options.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned for ``sklip``.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        The subcommand's parser; its ``run`` default is :func:`run`.
+    """
     parser = subparsers.add_parser(
         "search", help="the main job on a CSV file", description=DESCRIPTION
     )
@@ -72,6 +84,29 @@ def add_parser(subparsers):
 
 
 def load(args):
+    """Read ``--data`` and split it into features and target.
+
+    The frame as read is kept on ``args.frame`` for ``--save-test`` (which
+    writes the held-out rows with every column).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options of :func:`add_parser`.
+
+    Returns
+    -------
+    X : DataFrame of shape (n_samples, n_features)
+        The feature columns, raw units, numeric ones first (the units'
+        input map keeps that order), categorical ones as text.
+    y : Series of shape (n_samples,)
+        The target: floats for regression, labels (text unless numeric)
+        for classification.
+    numeric, categorical : list of str
+        The feature columns perturbed, and held fixed.
+    task : {"classification", "regression"}
+        ``--task``, or the task inferred from the target.
+    """
     frame = read_csv(args.data, sep=args.sep, decimal=args.decimal)
     args.frame = frame
     X, y, numeric, categorical = split_columns(
@@ -89,6 +124,30 @@ def load(args):
 
 
 def run(args, out=sys.stdout):
+    """Search and report on ``--data``; save the selected model if asked.
+
+    Every option that could fail after the search (``--margin`` on a
+    regression task, too few rows of a class for ``--cv``, an unwritable
+    ``--save-model`` or ``--save-test`` path) is checked before it starts.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options of :func:`add_parser`.
+    out : file-like, default=sys.stdout
+        Where the tables go.
+
+    Returns
+    -------
+    result : dict
+        See :func:`~._runner.run_and_report`.
+
+    Raises
+    ------
+    CLIError
+        On bad options or data, and when ``--save-model`` is asked but every
+        candidate collapsed to the constant baseline.
+    """
     X, y, numeric, categorical, task = load(args)
     if args.margin and task != "classification":
         raise CLIError("--margin: certified training needs a classification task")

@@ -19,6 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from .._core.input_map import handed_input_map
 from .._core.network import Network
 from .._threads import limited_in_workers
+from .._validation import count, real
 from ._monitor import CallbackSupportMixin, FitMonitor
 from ._objective import PENALTIES
 from ._solvers import SOLVERS, STOCHASTIC_SOLVERS, Diverged, divergence_message
@@ -65,7 +66,7 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         "solver": [StrOptions(set(SOLVERS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "penalty": [StrOptions(set(PENALTIES))],
-        "n_power_iterations": [Interval(Integral, 1, None, closed="left")],
+        "n_power_iterations": [count(1)],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -91,8 +92,12 @@ class BaseLipschitzMLP(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "lipschitz_margin": [Interval(Real, 0, None, closed="left")],
-        "max_lipschitz": [Interval(Real, 0, None, closed="neither"), None],
+        # sklip's own parameters (these and n_power_iterations) refuse bools,
+        # as sklip's public functions do: ``lipschitz_margin=True`` is a flag
+        # where a radius is expected. Those shared with scikit-learn's MLP
+        # keep its constraints, which take ``True`` as 1.
+        "lipschitz_margin": [real(0.0)],
+        "max_lipschitz": [real(0.0, closed="neither"), None],
     }
 
     @abstractmethod

@@ -29,33 +29,75 @@ from ._common import (
 class CertifyResult:
     """What :func:`certify` found, per sample.
 
-    Attributes
+    One entry per row of ``X``. Classifiers get a verdict, the method that
+    decided it and, where one was found, a counterexample; regressors get
+    certified intervals of their predictions over the ball. The fields that
+    do not apply to the estimator's task are None. Built by :func:`certify`;
+    each parameter is kept as the attribute of the same name.
+
+    Parameters
     ----------
-    verdict : ndarray of object of shape (n_samples,) or None
+    verdict : ndarray of object of shape (n_samples,) or None, default=None
         Classifiers: ``"verified"`` (no point of the ball changes the
         prediction away from ``y``), ``"falsified"`` (``counterexample``
         holds a point of the ball that does) or ``"undecided"``. None for
         regressors.
-    decided_by : ndarray of object of shape (n_samples,) or None
+    decided_by : ndarray of object of shape (n_samples,) or None, default=None
         The method that decided each sample: ``"lipschitz"``, ``"crown"``,
         ``"alpha-crown"``, ``"complete"``, ``"attack"`` (the attack found the
         counterexample), ``"clean"`` (``X[i]`` itself is not predicted as
         ``y[i]``) or ``"none"`` (undecided). None for regressors.
     counterexample : ndarray, DataFrame or sparse matrix of shape \
-(n_samples, n_features) or None
+(n_samples, n_features) or None, default=None
         Classifiers: ``X`` (its type; an ndarray of ints becomes float64)
         with, in the perturbed columns, a point of the ball predicted other
         than ``y`` for falsified samples and NaN for the others. Raw units.
-    output_lower, output_upper : ndarray of shape (n_samples, n_outputs) or None
+    output_lower, output_upper : ndarray of shape (n_samples, n_outputs) \
+or None, default=None
         Regressors: every prediction over the ball lies in
-        ``[output_lower, output_upper]``.
-    max_output_deviation : ndarray of shape (n_samples,) or None
+        ``[output_lower, output_upper]`` (target units). None for
+        classifiers.
+    max_output_deviation : ndarray of shape (n_samples,) or None, default=None
         Regressors: a certified bound on ``||f(x + delta) - f(x)||_2`` over
-        the ball (see :func:`certified_max_output_deviation`).
-    eps : float
-        The radius (raw input units).
-    norm : {2, np.inf}
-    method : str
+        the ball (target units; see :func:`certified_max_output_deviation`).
+        None for classifiers.
+    eps : float, default=0.0
+        The radius of the balls (raw input units, over the perturbed
+        features).
+    norm : {2, np.inf}, default=2
+        The norm of the balls.
+    method : str, default="auto"
+        The certification method asked for (``method=`` of :func:`certify`).
+
+    See Also
+    --------
+    certify : Compute the result.
+    certified_accuracy : The fraction of samples verified, as a score.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression, LogisticRegression
+    >>> from sklip.robustness import certify
+    >>> X = np.array([[-2.0, 0.0], [-0.1, 0.0], [0.1, 0.0], [2.0, 0.0]])
+    >>> clf = LogisticRegression().fit(X, [0, 0, 1, 1])
+    >>> result = certify(clf, X, eps=1.0, random_state=0)
+    >>> result.verdict.tolist()
+    ['verified', 'falsified', 'falsified', 'verified']
+    >>> result.output_lower is None  # a classifier gets no intervals
+    True
+
+    A regressor ``f(x) = 2 x + 1`` moves by at most ``2 * eps`` over the ball:
+
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> reg = LinearRegression().fit(X, [1.0, 3.0, 5.0])
+    >>> result = certify(reg, X, eps=0.5)
+    >>> result.output_lower.ravel().round(6).tolist()
+    [0.0, 2.0, 4.0]
+    >>> result.output_upper.ravel().round(6).tolist()
+    [2.0, 4.0, 6.0]
+    >>> result.verdict is None
+    True
     """
 
     verdict: object = None

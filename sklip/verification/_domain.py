@@ -78,6 +78,26 @@ class Domain:
 
     @staticmethod
     def _check_eps(eps, n):
+        """The radii as an array of shape ``(n,)``, checked.
+
+        Parameters
+        ----------
+        eps : float or array-like of shape (n,)
+            One radius for every ball, or one per ball; in the units of
+            ``Z`` (the attack space).
+        n : int
+            Number of samples.
+
+        Returns
+        -------
+        eps : ndarray of shape (n,)
+            float64, finite and ``>= 0``.
+
+        Raises
+        ------
+        ValueError
+            If the shape is wrong, or a radius is NaN, infinite or negative.
+        """
         eps = np.asarray(eps, dtype=np.float64)
         if eps.ndim == 0:
             eps = np.full(n, float(eps))

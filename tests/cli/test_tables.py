@@ -6,6 +6,8 @@ table's. Oracles: the library's own functions on the same rows, and
 scikit-learn's RidgeCV on the same split.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -269,3 +271,25 @@ def test_categorical_override_and_missing_cells(searched, tables):
 def test_report_figures(searched, tables):
     for png in ("accuracy_vs_lipschitz.png", "robustness_curves.png"):
         check_png(tables / "penguins-report" / png)
+
+
+def test_curves_agree_with_the_table(searched, tables):
+    """robustness_curves.csv (the numbers the figure draws) reads, at the
+    table's eps, the held-out table's robust and certified accuracy for
+    every model drawn: the same units, columns and attack."""
+    search, _ = searched["penguins"]
+    curves = pd.read_csv(tables / "penguins-report" / "robustness_curves.csv")
+    log = search.stdout + search.stderr
+    eps = float(re.search(r"eps = ([\d.e+-]+) \(", log).group(1))
+    at_eps = curves[np.isclose(curves["eps"], eps, rtol=1e-3)]
+    assert set(curves["eps_units"]) == {"std"}
+    # Each penalty's pick and the linear baseline, one row each at eps.
+    assert len(at_eps) == len(set(curves["model"])) >= 2
+    for _, point in at_eps.iterrows():
+        label = point["model"]
+        acc, _, robust, certified = held_out_row(search.stdout, label)
+        assert point["robust_accuracy"] == pytest.approx(robust, abs=5e-4), label
+        assert point["certified_accuracy"] == pytest.approx(certified, abs=5e-4)
+        # And the curve starts at the clean accuracy.
+        clean = curves[(curves["model"] == point["model"]) & (curves["eps"] == 0)]
+        assert float(clean["robust_accuracy"].iloc[0]) == pytest.approx(acc, abs=5e-4)
