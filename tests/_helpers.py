@@ -1,5 +1,6 @@
 """Shared test utilities: the training objective as a function of the flat
-parameter vector, evaluated through the estimators' own engine."""
+parameter vector, evaluated through the estimators' own engine, the input
+maps a pipeline hands over, and row norms computed independently of sklip."""
 
 import numpy as np
 
@@ -54,3 +55,41 @@ def numerical_gradient(f, theta, h=1e-6):
         e[i] = h
         grad[i] = (f(theta + e)[0] - f(theta - e)[0]) / (2 * h)
     return grad
+
+
+def input_maps(rng, n):
+    """``{name: input map}`` of ``n`` features: none, a diagonal (a scaler's)
+    and a dense one (a PCA's, say)."""
+    from sklip._core.input_map import InputMap
+
+    return {
+        "none": None,
+        "diagonal": InputMap(rng.uniform(0.5, 2.0, n), rng.standard_normal(n)),
+        "dense": InputMap(rng.standard_normal((n, n)), rng.standard_normal(n)),
+    }
+
+
+def norms(D, norm):
+    """Row norms of ``D`` (``norm`` 2 or inf): the oracle of the attacks'
+    radius, written without sklip's own ``row_norms``."""
+    return np.abs(D).max(axis=1) if norm == np.inf else np.linalg.norm(D, axis=1)
+
+
+ACTIVATIONS = {
+    "relu": lambda Z: np.maximum(Z, 0),
+    "tanh": np.tanh,
+    "logistic": lambda Z: 1 / (1 + np.exp(-Z)),
+    "identity": lambda Z: Z,
+}
+
+
+def mlp_logits(model, X):
+    """Raw outputs (before the output activation) of a fitted MLP: a plain
+    numpy forward pass of ``coefs_`` and ``intercepts_``, independent of
+    sklip's own network code."""
+    A = np.asarray(X, dtype=np.float64)
+    for i, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
+        A = A @ W + b
+        if i < len(model.coefs_) - 1:
+            A = ACTIVATIONS[model.activation](A)
+    return A

@@ -22,7 +22,12 @@ SCRIPTS = sorted((ROOT / "benchmarks").glob("bench_*.py"))
 # Quick runs that take more than about 10 s on an idle 2-core machine: worker
 # processes and dask clusters to start (threads), torch to import and attack
 # with (robustness, when the peers are installed).
-SLOW = {"bench_threads.py", "bench_robustness.py"}
+SLOW = {"bench_threads.py", "bench_robustness.py", "bench_complete.py"}
+# Options added to ``--quick`` here: time budgets are wall-clock seconds, which
+# a loaded test machine would spend in full (bench_complete: 2 s per sample
+# and 10 s per MILP, 120 verifications and 60 MILPs). Smaller budgets leave
+# more samples undecided; every decided one is still checked against the MILP.
+EXTRA = {"bench_complete.py": ["--budget", "0.3", "--milp-limit", "1"]}
 
 
 def _offers_quick(path):
@@ -39,6 +44,7 @@ def test_scripts_are_found():
     names = {path.name for path in SCRIPTS}
     assert {"bench_fit.py", "bench_lipschitz.py", "bench_robustness.py"} <= names
     assert SLOW <= names, "SLOW names a script that no longer exists"
+    assert set(EXTRA) <= names, "EXTRA names a script that no longer exists"
 
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
@@ -57,6 +63,9 @@ def _params():
 
 @pytest.mark.parametrize("path", list(_params()))
 def test_quick_run(path, tmp_path):
+    """Smoke test, deliberately: a quick run's numbers come from tiny data and
+    one repeat, so they are not checked; the script must run and print (and
+    bench_complete's verdicts must agree with the exact MILP's)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
@@ -64,7 +73,7 @@ def test_quick_run(path, tmp_path):
     env["MPLBACKEND"] = "Agg"
     # A hang guard, not a speed check: quick runs take seconds.
     result = subprocess.run(
-        [sys.executable, str(path), "--quick"],
+        [sys.executable, str(path), "--quick", *EXTRA.get(path.name, [])],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -76,3 +85,5 @@ def test_quick_run(path, tmp_path):
         f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
     )
     assert result.stdout.strip(), f"{path.name} --quick printed nothing"
+    # bench_complete marks a verdict that contradicts the exact MILP.
+    assert " WRONG" not in result.stdout, result.stdout

@@ -26,6 +26,8 @@ def _instances():
 
 @parametrize_with_checks(list(_instances()))
 def test_sklearn_compatible_estimator(estimator, check):
+    """scikit-learn's own check, which raises on a failure (its asserts are
+    inside ``check``)."""
     check(estimator)
 
 

@@ -142,3 +142,8 @@ def test_console_commands_run(page, command, tmp_path):
         timeout=600,
     )
     assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stdout.strip(), f"{command!r} printed nothing"
+    if argv[1] == "demo":  # the report lands where docs/cli.rst says
+        output = argv[argv.index("--output") + 1] if "--output" in argv else None
+        assert (tmp_path / (output or "sklip-report") / "cv_results.csv").is_file()

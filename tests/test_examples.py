@@ -15,6 +15,9 @@ EXAMPLES = sorted((pathlib.Path(__file__).parents[1] / "examples").glob("*.py"))
 @pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(path, monkeypatch):
+    """Smoke test, deliberately: an example is documentation, its output a
+    figure for the gallery; what each one shows is asserted by the tests of
+    the functions it calls. Here it must run to completion."""
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

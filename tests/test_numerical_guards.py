@@ -99,6 +99,11 @@ def test_too_small_budget_leaves_a_fitted_model_as_it_was():
     solver=st.sampled_from(["lbfgs", "adam", "sgd"]),
 )
 def test_lipschitz_margin_trains_or_is_named(exponent, dtype, regressor, solver):
+    """Any margin from 1e-300 to 1e300 either trains to finite weights and
+    predictions or is refused naming ``lipschitz_margin``. Finiteness is the
+    point here (a fuzz over scales, 3 iterations: nothing to converge); the
+    margin's values are checked in tests/neural_network/test_certified_training.py.
+    """
     margin = 10.0**exponent
     Est, (Xd, yd) = (
         (LipschitzMLPRegressor, (XR, YR))

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.special import expit
 from sklearn.datasets import make_classification
 
 from sklip import (
@@ -16,6 +17,8 @@ from sklip import (
     prediction_stability,
     robust_accuracy,
 )
+
+from ._helpers import mlp_logits
 
 X, y = make_classification(n_samples=40, n_features=4, random_state=0)
 MULTILABEL = np.c_[y, 1 - y]
@@ -56,7 +59,14 @@ def test_estimator_refuses_multioutput_multiclass_targets():
 
 
 def test_estimator_still_fits_multilabel_targets(multilabel_model):
-    assert multilabel_model.predict(X).shape == MULTILABEL.shape
+    # A multilabel fit, not a refusal: one sigmoid per label on the network's
+    # raw outputs, each thresholded at 1/2.
+    assert multilabel_model.out_activation_ == "logistic"
+    proba = multilabel_model.predict_proba(X)
+    np.testing.assert_allclose(proba, expit(mlp_logits(multilabel_model, X)))
+    predicted = multilabel_model.predict(X)
+    assert predicted.shape == MULTILABEL.shape
+    np.testing.assert_array_equal(predicted, (proba > 0.5).astype(int))
 
 
 TARGET_CALLS = {

@@ -1,32 +1,22 @@
 """The command line, run as a user runs it: a subprocess per command."""
 
-import os
-import pathlib
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+
+from ._run import (
+    check_png,
+    eps_of,
+    evaluated,
+    one_line_error,
+    robust_score,
+    sklip,
+    sklip_in_process,
+)
 
 pd = pytest.importorskip("pandas", reason="the CLI reads CSV with pandas (extra 'cli')")
 pytest.importorskip("matplotlib", reason="the CLI report plots (extra 'cli')")
 
-ROOT = pathlib.Path(__file__).parents[2]
 FAST = ["--quick", "--n-jobs", "1", "--alphas", "1", "--max-iter", "40"]
-
-
-def sklip(*args, cwd):
-    """Run ``python -m sklip ARGS`` on this checkout's sklip."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
-    env.pop("SKLIP_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "sklip", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -49,16 +39,6 @@ def files(tmp_path_factory):
     reg = pd.DataFrame({"x1": x1, "y": 2 * x1 - x2, "x2": x2})
     reg.to_csv(path / "reg.csv", sep=";", index=False)
     return path
-
-
-def _check_png(path):
-    import matplotlib.image
-
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    image = matplotlib.image.imread(path)
-    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
-    # Not a blank canvas: something was drawn.
-    assert image[..., :3].std() > 0.01
 
 
 def test_search_classification_csv_report_and_saved_model(files):
@@ -115,7 +95,7 @@ def test_search_classification_csv_report_and_saved_model(files):
     )
     assert np.all(report["mean_robust_accuracy"] <= report["mean_accuracy"] + 1e-12)
     for png in ("accuracy_vs_lipschitz.png", "robustness_curves.png"):
-        _check_png(files / "report" / png)
+        check_png(files / "report" / png)
 
     from sklip.persistence import load
 
@@ -136,13 +116,7 @@ def test_search_classification_csv_report_and_saved_model(files):
         cwd=files,
     )
     assert run.returncode == 0, run.stderr
-    values = {}
-    for line in run.stdout.splitlines():
-        head, _, tail = line.rpartition(" ")
-        try:
-            values[" ".join(head.split())] = float(tail)
-        except ValueError:
-            pass
+    values = evaluated(run.stdout)
     assert values["accuracy"] == pytest.approx(
         model.score(frame.drop(columns="species"), frame["species"]), abs=1e-4
     )
@@ -152,13 +126,8 @@ def test_search_classification_csv_report_and_saved_model(files):
     # The categorical column is held fixed; the attained slope over the
     # numeric ones is below the certified bound over them.
     assert "perturbed: a, b; held fixed: color" in run.stdout
-    lower = float(run.stdout.split("Lipschitz lower bound")[1].split()[0])
-    assert 0 < lower <= bound * (1 + 1e-3)
-    assert (
-        values["certified accuracy"]
-        <= next(v for k, v in values.items() if k.startswith("robust accuracy"))
-        <= values["accuracy"]
-    )
+    assert 0 < values["Lipschitz lower bound"] <= bound * (1 + 1e-3)
+    assert values["certified accuracy"] <= robust_score(values) <= values["accuracy"]
 
     # At eps=0 nothing moves: robust accuracy is the accuracy.
     run = sklip(
@@ -177,14 +146,9 @@ def test_search_classification_csv_report_and_saved_model(files):
     )
     assert run.returncode == 0, run.stderr
     assert "eps = 0 (L2 over the numeric features, in the CSV's own units" in run.stdout
-    robust = float(
-        next(
-            line.split()[-1]
-            for line in run.stdout.splitlines()
-            if line.startswith("robust accuracy")
-        )
+    assert robust_score(evaluated(run.stdout)) == pytest.approx(
+        values["accuracy"], abs=1e-4
     )
-    assert robust == pytest.approx(values["accuracy"], abs=1e-4)
 
 
 def test_search_regression_semicolon_csv(files):
@@ -213,7 +177,7 @@ def test_search_regression_semicolon_csv(files):
     assert "baseline: RidgeCV" in set(report["candidate"])
     assert {"mean_r2", "mean_robust_r2", "mean_lipschitz_bound"} <= set(report.columns)
     assert np.all(report["mean_robust_r2"] <= report["mean_r2"] + 1e-12)
-    _check_png(files / "reg-report" / "robustness_curves.png")
+    check_png(files / "reg-report" / "robustness_curves.png")
 
     run = sklip(
         "evaluate",
@@ -228,18 +192,11 @@ def test_search_regression_semicolon_csv(files):
         cwd=files,
     )
     assert run.returncode == 0, run.stderr
-    lines = {
-        " ".join(line.split()[:-1]): line.split()[-1]
-        for line in run.stdout.splitlines()
-    }
-    robust = next(v for k, v in lines.items() if k.startswith("robust R^2"))
-    r2, robust = float(lines["R^2"]), float(robust)
-    assert robust <= r2
-    eps = float(run.stdout.split("eps = ")[1].split()[0])
-    deviation = float(run.stdout.split("certified max output deviation")[1].split()[0])
+    values = evaluated(run.stdout)
+    assert robust_score(values) <= values["R^2"]
     assert "(y units)" in run.stdout
-    assert deviation == pytest.approx(
-        float(lines["Lipschitz bound, auto"]) * eps, rel=1e-3
+    assert values["certified max output deviation"] == pytest.approx(
+        values["Lipschitz bound, auto"] * eps_of(run.stdout), rel=1e-3
     )
 
 
@@ -267,7 +224,7 @@ def test_demo_quick_and_bare_sklip(tmp_path):
     eps = report["eps"].iloc[0]
     assert sorted(set(report["lipschitz_margin"])) == [0.0, pytest.approx(eps)]
     assert eps == pytest.approx(0.2 * np.sqrt(4))  # iris: 4 features, std units
-    _check_png(tmp_path / "sklip-report" / "accuracy_vs_lipschitz.png")
+    check_png(tmp_path / "sklip-report" / "accuracy_vs_lipschitz.png")
 
 
 def test_help_documents_every_option_and_version(tmp_path):
@@ -284,7 +241,7 @@ def test_help_documents_every_option_and_version(tmp_path):
     )
     assert set(subparsers.choices) == {"demo", "search", "evaluate"}
     for command, parser in subparsers.choices.items():
-        run = sklip(command, "--help", cwd=tmp_path)
+        run = sklip_in_process(command, "--help", cwd=tmp_path)
         assert run.returncode == 0
         formatter = Formatter(prog="sklip")
         for action in parser._actions:
@@ -373,16 +330,23 @@ BAD = {
 
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))
 def test_bad_input_is_one_line_and_exit_2(files, case):
+    """In process (each run stops at the input, before any fit); the real
+    command line is run by the test below."""
     (files / "headerless.csv").write_text("5.1,3.5,0\n4.9,3.0,1\n4.7,3.2,0\n")
     (files / "malformed.csv").write_text("a,b,t\n1,2,x\n3,oops,y\n4,5,x\n6,7,y\n")
     (files / "single.csv").write_text("a,b,t\n1,2,x\n3,4,x\n4,5,x\n")
     args, expected = BAD[case]
+    assert expected in one_line_error(sklip_in_process(*args, cwd=files))
+
+
+@pytest.mark.parametrize("case", ["unknown column", "zero max-iter"])
+def test_bad_input_from_the_command_line(files, case):
+    """``python -m sklip``'s exit status and stderr are main()'s: a data
+    error and an argument error, run as a user runs them."""
+    args, expected = BAD[case]
     run = sklip(*args, cwd=files)
-    assert run.returncode == 2, (run.stdout, run.stderr)
-    assert "Traceback" not in run.stderr
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1, run.stderr
-    assert expected in lines[0]
+    assert expected in one_line_error(run)
+    assert run.stdout == sklip_in_process(*args, cwd=files).stdout
 
 
 def test_evaluate_a_scikit_learn_model(tmp_path):
@@ -406,13 +370,11 @@ def test_evaluate_a_scikit_learn_model(tmp_path):
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""  # no feature-name warnings
     assert "std units of the evaluated file" in run.stdout
-    lines = {
-        " ".join(line.split()[:-1]): line.split()[-1]
-        for line in run.stdout.splitlines()
-    }
-    lower = float(run.stdout.split("Lipschitz lower bound")[1].split()[0])
-    assert lower == pytest.approx(float(lines["Lipschitz bound, auto"]), rel=1e-3)
-    assert float(lines["accuracy"]) == pytest.approx(model.score(X, y), abs=1e-4)
+    values = evaluated(run.stdout)
+    assert values["Lipschitz lower bound"] == pytest.approx(
+        values["Lipschitz bound, auto"], rel=1e-3
+    )
+    assert values["accuracy"] == pytest.approx(model.score(X, y), abs=1e-4)
 
 
 SCHEDULER_ERRORS = {
@@ -445,10 +407,7 @@ def test_bad_scheduler_is_one_line_and_exit_2(files, case):
         *options,
         cwd=files,
     )
-    assert run.returncode == 2, run.stderr
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1, run.stderr
-    assert expected in lines[0]
+    assert expected in one_line_error(run)
 
 
 def test_scheduler_without_distributed_says_how_to_install(files, tmp_path):
@@ -457,21 +416,15 @@ def test_scheduler_without_distributed_says_how_to_install(files, tmp_path):
     (shim / "distributed.py").write_text(
         "raise ImportError(\"No module named 'distributed'\")\n"
     )
-    env = dict(os.environ, PYTHONPATH=f"{shim}{os.pathsep}{ROOT}", MPLBACKEND="Agg")
-    run = subprocess.run(
-        [sys.executable, "-m", "sklip", "demo", "--data", "iris", "--quick"]
-        + ["--scheduler", "tcp://127.0.0.1:8786"],
+    run = sklip(
+        *["demo", "--data", "iris", "--quick"],
+        *["--scheduler", "tcp://127.0.0.1:8786"],
         cwd=files,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        pythonpath=[shim],
     )
-    assert run.returncode == 2, (run.stdout, run.stderr)
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1, run.stderr
-    assert "--scheduler: " in lines[0]
-    assert "pip install 'sklip[distributed]'" in lines[0]
+    line = one_line_error(run)
+    assert "--scheduler: " in line
+    assert "pip install 'sklip[distributed]'" in line
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from tests.cli.test_commands import sklip
+from ._run import evaluated, one_line_error, sklip, sklip_in_process
 
 pd = pytest.importorskip("pandas", reason="the CLI reads CSV with pandas (extra 'cli')")
 pytest.importorskip("skops", reason="model files are skops files (extra 'cli')")
@@ -84,14 +84,6 @@ def files(tmp_path_factory):
     return path
 
 
-def _one_line_error(run):
-    assert run.returncode == 2, (run.stdout, run.stderr)
-    assert "Traceback" not in run.stderr
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1, run.stderr
-    return lines[0]
-
-
 def _evaluate(model, data="table.csv"):
     return ["evaluate", "--model", model, "--data", data]
 
@@ -149,16 +141,25 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 def test_bad_file_is_one_line_and_exit_2(files, case):
+    """In process (each run stops at the file, before any fit);
+    test_good_model_file_evaluates runs the real command line."""
     args, first, second = CASES[case]
-    line = _one_line_error(sklip(*args, cwd=files))
+    line = one_line_error(sklip_in_process(*args, cwd=files))
     assert first in line and second in line, line
     assert not (files / MARKER).exists()  # nothing in a refused file ran
 
 
 def test_good_model_file_evaluates(files):
+    from sklip.persistence import load
+
     run = sklip(*_evaluate("model.skops"), cwd=files)
     assert run.returncode == 0, run.stderr
     assert "eps = 0.3 (" in run.stdout and "held fixed: c" in run.stdout
+    # The printed accuracy is the saved model's own on the table.
+    model = load(files / "model.skops")["model"]
+    frame = pd.read_csv(files / "table.csv")
+    accuracy = model.score(frame[["a", "b", "c"]], frame["t"])
+    assert evaluated(run.stdout)["accuracy"] == pytest.approx(accuracy, abs=6e-5)
 
 
 def test_library_load_refuses_untrusted_types(files):

@@ -6,20 +6,24 @@ table's. Oracles: the library's own functions on the same rows, and
 scikit-learn's RidgeCV on the same split.
 """
 
-import pathlib
 import re
-import shutil
 
 import numpy as np
 import pytest
 
-from tests.cli.test_commands import sklip
+from ._run import (
+    check_png,
+    evaluated,
+    held_out_row,
+    robust_score,
+    selected_candidate,
+    sklip,
+)
 
 pd = pytest.importorskip("pandas", reason="the CLI reads CSV with pandas (extra 'cli')")
 pytest.importorskip("matplotlib", reason="the CLI report plots (extra 'cli')")
 pytest.importorskip("skops", reason="model files are skops files (extra 'cli')")
 
-DATA = pathlib.Path(__file__).parents[1] / "data"
 # The default model (64 hidden units, 200 epochs) on a small grid.
 GRID = ["--quick", "--n-jobs", "1", "--hidden", "64", "--max-iter", "200"]
 TABLES = {
@@ -52,15 +56,7 @@ READ = {"panel": {"sep": ";", "decimal": ","}}
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tables")
-    for csv in DATA.glob("*.csv"):
-        shutil.copy(csv, path / csv.name)
-    return path
-
-
-@pytest.fixture(scope="module")
-def searched(workdir):
+def searched(tables):
     """``{table: (search run, evaluate run)}``, each search saving its
     selected model and held-out rows, each evaluate reading those."""
     runs = {}
@@ -75,39 +71,15 @@ def searched(workdir):
             f"{name}.skops",
             "--save-test",
             f"{name}-test.csv",
-            cwd=workdir,
+            cwd=tables,
         )
         assert search.returncode == 0, (name, search.stderr)
         data = [a for a in args if a not in ("--eps-units", "raw", "--eps", "2")]
         data[data.index("--data") + 1] = f"{name}-test.csv"
-        evaluate = sklip("evaluate", "--model", f"{name}.skops", *data, cwd=workdir)
+        evaluate = sklip("evaluate", "--model", f"{name}.skops", *data, cwd=tables)
         assert evaluate.returncode == 0, (name, evaluate.stderr)
         runs[name] = (search, evaluate)
     return runs
-
-
-def _held_out_row(stdout, label):
-    """Numbers of the held-out table row that starts with ``label``."""
-    table = stdout.split("held-out test set")[1]
-    for line in table.splitlines():
-        if line.startswith(label):
-            return [
-                float(v) for v in re.findall(r"-?\d+\.\d+|-?\d+(?=\s|$)", line[33:])
-            ]
-    raise AssertionError(f"no row {label!r} in {table}")
-
-
-def _selected(stdout):
-    return stdout.split("selected: ")[1].splitlines()[0]
-
-
-def _evaluated(stdout):
-    values = {}
-    for line in stdout.splitlines():
-        match = re.match(r"^(\S.*?)\s{2,}(-?[\d.]+(?:e[+-]?\d+)?)\b", line)
-        if match:
-            values[match.group(1).strip()] = float(match.group(2))
-    return values
 
 
 @pytest.mark.parametrize("name", list(TABLES))
@@ -117,12 +89,12 @@ def test_evaluate_reproduces_the_search_table(searched, name):
     assert "baseline: majority class" in out or "baseline: mean predictor" in out
     assert "baseline: LogisticRegression" in out or "baseline: RidgeCV" in out
     assert "selection: among candidates not collapsed" in out
-    selected = _selected(out)
-    row = _held_out_row(out, selected + " *")
-    values = _evaluated(evaluate.stdout)
+    chosen = selected_candidate(out)
+    row = held_out_row(out, chosen + " *")
+    values = evaluated(evaluate.stdout)
     regression = name in ("cars", "panel")
     score = values["R^2" if regression else "accuracy"]
-    robust = next(v for k, v in values.items() if k.startswith("robust"))
+    robust = robust_score(values)
     assert score == pytest.approx(row[0], abs=6e-4)
     assert values["Lipschitz bound, auto"] == pytest.approx(row[1], rel=1e-3)
     assert robust == pytest.approx(row[2], abs=6e-4)
@@ -134,21 +106,21 @@ def test_evaluate_reproduces_the_search_table(searched, name):
     assert "the eps the model was selected at" in evaluate.stdout
 
 
-def test_no_collapsed_candidate_is_selected(searched, workdir):
-    report = pd.read_csv(workdir / "penguins-report" / "cv_results.csv")
+def test_no_collapsed_candidate_is_selected(searched, tables):
+    report = pd.read_csv(tables / "penguins-report" / "cv_results.csv")
     candidates = report[~report["candidate"].str.startswith("baseline: ")]
     assert candidates["selected"].sum() == 1
     assert not candidates.loc[candidates["selected"], "collapsed"].any()
     majority = report.loc[
         report["candidate"] == "baseline: majority class", "mean_accuracy"
     ].item()
-    counts = pd.read_csv(workdir / "penguins.csv")["species"].value_counts()
+    counts = pd.read_csv(tables / "penguins.csv")["species"].value_counts()
     assert majority == pytest.approx(counts.max() / counts.sum(), abs=0.03)
     flagged = candidates["mean_accuracy"] <= majority + 0.01
     assert list(candidates["collapsed"]) == list(flagged)
 
 
-def test_a_collapsed_grid_selects_nothing(workdir):
+def test_a_collapsed_grid_selects_nothing(tables):
     # A huge frobenius penalty flattens every candidate to the majority class.
     run = sklip(
         "search",
@@ -160,31 +132,31 @@ def test_a_collapsed_grid_selects_nothing(workdir):
         "1e6",
         "--output",
         "",
-        cwd=workdir,
+        cwd=tables,
     )
     assert run.returncode == 0, run.stderr
     assert "collapsed" in run.stdout
     assert "selected: none; every candidate collapsed" in run.stdout
 
 
-def test_table_equals_the_library_on_the_same_rows(searched, workdir):
+def test_table_equals_the_library_on_the_same_rows(searched, tables):
     """Survey, raw units: the evaluated robust accuracy is the library's
     robust_accuracy(..., features=<numeric columns>) on the held-out rows."""
     from sklip.persistence import load
     from sklip.robustness import certified_accuracy, robust_accuracy
 
-    bundle = load(workdir / "survey.skops")
+    bundle = load(tables / "survey.skops")
     units = bundle["units"]
     assert units["kind"] == "raw"
     numeric, categorical = units["numeric"], units["categorical"]
     assert "respondent_id" not in numeric + categorical  # dropped as an id
-    test = pd.read_csv(workdir / "survey-test.csv")
+    test = pd.read_csv(tables / "survey-test.csv")
     X = test[numeric + categorical]
     y = test["satisfied"].to_numpy()
     model, eps = bundle["model"], bundle["eps"]
     robust = robust_accuracy(model, X, y, eps=eps, features=numeric, random_state=0)
     certified = certified_accuracy(model, X, y, eps=eps, features=numeric)
-    values = _evaluated(searched["survey"][1].stdout)
+    values = evaluated(searched["survey"][1].stdout)
     assert 0 < robust < values["accuracy"]  # the radius moves some predictions
     assert values["robust accuracy (attack auto)"] == pytest.approx(robust, abs=6e-5)
     assert values["certified accuracy"] == pytest.approx(certified, abs=6e-5)
@@ -193,7 +165,7 @@ def test_table_equals_the_library_on_the_same_rows(searched, workdir):
 
 
 @pytest.mark.parametrize("name", ["cars", "panel"])
-def test_regression_trains_as_well_as_ridge(searched, workdir, name):
+def test_regression_trains_as_well_as_ridge(searched, tables, name):
     """Held-out R^2 of the selected MLP within 0.05 of scikit-learn's
     RidgeCV fitted on the same rows (the search's training rows)."""
     from sklearn.linear_model import RidgeCV
@@ -203,11 +175,11 @@ def test_regression_trains_as_well_as_ridge(searched, workdir, name):
     from sklip.cli._data import make_encoder
     from sklip.persistence import load
 
-    bundle = load(workdir / f"{name}.skops")
+    bundle = load(tables / f"{name}.skops")
     units = bundle["units"]
     columns = units["numeric"] + units["categorical"]
-    frame = pd.read_csv(workdir / f"{name}.csv", **READ.get(name, {}))
-    test = pd.read_csv(workdir / f"{name}-test.csv", **READ.get(name, {}))
+    frame = pd.read_csv(tables / f"{name}.csv", **READ.get(name, {}))
+    test = pd.read_csv(tables / f"{name}-test.csv", **READ.get(name, {}))
     target = bundle["target"]
     # The search's split: train_test_split of the table's rows, seed 0.
     from sklearn.model_selection import train_test_split
@@ -223,7 +195,7 @@ def test_regression_trains_as_well_as_ridge(searched, workdir, name):
     r2 = bundle["model"].score(test[columns], test[target])
     assert r2 >= ridge_r2 - 0.05, (r2, ridge_r2)
     # The report's own baseline row is that RidgeCV.
-    row = _held_out_row(searched[name][0].stdout, "baseline: RidgeCV")
+    row = held_out_row(searched[name][0].stdout, "baseline: RidgeCV")
     assert row[0] == pytest.approx(ridge_r2, abs=6e-4)
 
 
@@ -239,7 +211,7 @@ def test_column_hygiene_names_what_it_drops(searched):
     assert "held fixed: country" in searched["panel"][0].stdout
 
 
-def test_decimal_commas_without_decimal_option(workdir):
+def test_decimal_commas_without_decimal_option(tables):
     run = sklip(
         "search",
         "--data",
@@ -249,7 +221,7 @@ def test_decimal_commas_without_decimal_option(workdir):
         "--target",
         "consumption",
         "--quick",
-        cwd=workdir,
+        cwd=tables,
     )
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
@@ -261,10 +233,10 @@ def test_decimal_commas_without_decimal_option(workdir):
     assert "--decimal ," in lines[-1]
 
 
-def test_categorical_override_and_missing_cells(searched, workdir):
+def test_categorical_override_and_missing_cells(searched, tables):
     # penguins has missing numeric cells: evaluated all the same (a missing
     # cell is held fixed, the row perturbed over its observed columns).
-    frame = pd.read_csv(workdir / "penguins.csv")
+    frame = pd.read_csv(tables / "penguins.csv")
     assert frame.select_dtypes("number").isna().any().any()
     run = sklip(
         "evaluate",
@@ -272,10 +244,10 @@ def test_categorical_override_and_missing_cells(searched, workdir):
         "penguins.skops",
         "--data",
         "penguins.csv",
-        cwd=workdir,
+        cwd=tables,
     )
     assert run.returncode == 0, run.stderr
-    values = _evaluated(run.stdout)
+    values = evaluated(run.stdout)
     robust = values["robust accuracy (attack auto)"]
     assert 0 < values["certified accuracy"] <= robust <= values["accuracy"]
     run = sklip(
@@ -290,25 +262,23 @@ def test_categorical_override_and_missing_cells(searched, workdir):
         "q1",
         "--output",
         "",
-        cwd=workdir,
+        cwd=tables,
     )
     assert run.returncode == 0, run.stderr
     assert "held fixed: q1, region" in run.stdout
 
 
-def test_report_figures(searched, workdir):
-    from tests.cli.test_commands import _check_png
-
+def test_report_figures(searched, tables):
     for png in ("accuracy_vs_lipschitz.png", "robustness_curves.png"):
-        _check_png(workdir / "penguins-report" / png)
+        check_png(tables / "penguins-report" / png)
 
 
-def test_curves_agree_with_the_table(searched, workdir):
+def test_curves_agree_with_the_table(searched, tables):
     """robustness_curves.csv (the numbers the figure draws) reads, at the
     table's eps, the held-out table's robust and certified accuracy for
     every model drawn: the same units, columns and attack."""
     search, _ = searched["penguins"]
-    curves = pd.read_csv(workdir / "penguins-report" / "robustness_curves.csv")
+    curves = pd.read_csv(tables / "penguins-report" / "robustness_curves.csv")
     log = search.stdout + search.stderr
     eps = float(re.search(r"eps = ([\d.e+-]+) \(", log).group(1))
     at_eps = curves[np.isclose(curves["eps"], eps, rtol=1e-3)]
@@ -317,7 +287,7 @@ def test_curves_agree_with_the_table(searched, workdir):
     assert len(at_eps) == len(set(curves["model"])) >= 2
     for _, point in at_eps.iterrows():
         label = point["model"]
-        acc, _, robust, certified = _held_out_row(search.stdout, label)
+        acc, _, robust, certified = held_out_row(search.stdout, label)
         assert point["robust_accuracy"] == pytest.approx(robust, abs=5e-4), label
         assert point["certified_accuracy"] == pytest.approx(certified, abs=5e-4)
         # And the curve starts at the clean accuracy.

@@ -4,10 +4,13 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.special import softmax
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
 from sklip import LipschitzMLPClassifier, LipschitzMLPRegressor
+
+from .._helpers import mlp_logits
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 ESTIMATORS = [LipschitzMLPClassifier, LipschitzMLPRegressor]
@@ -112,6 +115,11 @@ def test_float32_stays_float32(Estimator, solver, penalty):
     assert all(c.dtype == np.float32 for c in est.coefs_ + est.intercepts_)
     out = est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
     assert out.dtype == np.float32
+    # The float32 numbers are the float64 forward pass of the same weights,
+    # to float32 precision.
+    F = mlp_logits(est, X)
+    want = softmax(F, axis=1) if hasattr(est, "predict_proba") else F[:, 0]
+    np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-6)
 
 
 def test_float32_lbfgs_learns():

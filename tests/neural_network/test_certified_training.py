@@ -18,10 +18,9 @@ from sklip import (
     perturb,
     robust_accuracy,
 )
-from sklip._core.input_map import InputMap
 from sklip.pipeline import make_pipeline
 
-from .._helpers import numerical_gradient, objective_and_gradient
+from .._helpers import input_maps, numerical_gradient, objective_and_gradient
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -33,14 +32,6 @@ def digits():
     rng = np.random.default_rng(0)
     idx = rng.permutation(len(y))
     return X[idx[:600]], y[idx[:600]], X[idx[600:900]], y[idx[600:900]]
-
-
-def _maps(rng, n):
-    return {
-        "none": None,
-        "diagonal": InputMap(rng.uniform(0.5, 2.0, n), rng.standard_normal(n)),
-        "dense": InputMap(rng.standard_normal((n, n)), rng.standard_normal(n)),
-    }
 
 
 def _problem(output, rng):
@@ -90,7 +81,7 @@ def test_margin_gradient_matches_finite_differences(output, kind, mapping, hidde
             **extra,
         )
         sw = rng.uniform(0.2, 3.0, X.shape[0])
-        input_map = _maps(rng, X.shape[1])[mapping]
+        input_map = input_maps(rng, X.shape[1])[mapping]
         f, theta = objective_and_gradient(est, X, y, sw, input_map=input_map)
         loss, grad = f(theta)
         num = numerical_gradient(f, theta)
@@ -167,7 +158,7 @@ def test_budget_reparametrisation_gradient_matches_finite_differences(mapping):
         random_state=0,
     )
     f, theta = objective_and_gradient(
-        est, X, y, input_map=_maps(rng, 4)[mapping], budget=True
+        est, X, y, input_map=input_maps(rng, 4)[mapping], budget=True
     )
     theta = theta * 3.0  # far outside the budget
     loss, grad = f(theta)

@@ -5,14 +5,19 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.special import expit
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import mean_poisson_deviance
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklip import LipschitzMLPClassifier, LipschitzMLPRegressor
+
+from .._helpers import mlp_logits
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -71,7 +76,10 @@ def test_multilabel():
         hidden_layer_sizes=(10,), solver="lbfgs", max_iter=200, random_state=0
     ).fit(X, Y)
     assert clf.out_activation_ == "logistic"
-    assert clf.predict(X).shape == Y.shape
+    # One sigmoid per label on the network's raw outputs, thresholded at 1/2.
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba, expit(mlp_logits(clf, X)), rtol=1e-10)
+    np.testing.assert_array_equal(clf.predict(X), (proba > 0.5).astype(int))
     assert clf.score(X, Y) > 0.5
 
 
@@ -95,7 +103,14 @@ def test_poisson_regression():
         loss="poisson", hidden_layer_sizes=(5,), solver="lbfgs", random_state=0
     ).fit(X, y)
     assert reg.out_activation_ == "exp"
-    assert np.all(reg.predict(X) > 0)
+    np.testing.assert_allclose(reg.predict(X), np.exp(mlp_logits(reg, X)[:, 0]))
+    # It learns the rate: a mean Poisson deviance well below the best
+    # constant's and near the true rate's.
+    deviance = mean_poisson_deviance(y, reg.predict(X))
+    constant = mean_poisson_deviance(y, np.full(len(y), y.mean()))
+    truth = mean_poisson_deviance(y, np.exp(X @ [1.0, -0.5]))
+    assert deviance < 0.8 * constant
+    assert deviance < 1.05 * truth
 
 
 @pytest.mark.parametrize("solver", ["lbfgs", "adam"])
@@ -159,4 +174,9 @@ def test_hidden_layer_sizes_empty_is_a_linear_model(multiclass):
         hidden_layer_sizes=(), solver="lbfgs", random_state=0
     ).fit(X, y)
     assert len(est.coefs_) == 1
-    assert est.score(X, y) > 0.6
+    np.testing.assert_allclose(
+        est.decision_function(X), X @ est.coefs_[0] + est.intercepts_[0], rtol=1e-12
+    )
+    # As accurate as scikit-learn's own multinomial logistic regression.
+    reference = LogisticRegression().fit(X, y).score(X, y)
+    assert est.score(X, y) >= reference - 0.03

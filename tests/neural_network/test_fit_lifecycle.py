@@ -220,8 +220,13 @@ def test_partial_fit_classes_fix_the_classes_on_the_first_call():
     clf = LipschitzMLPClassifier(hidden_layer_sizes=(5,), random_state=0)
     clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
-    assert clf.predict_proba(X).shape == (90, 3)
+    before = clf.predict_proba(X)
+    assert before.shape == (90, 3)
     clf.partial_fit(X[y == 2], y[y == 2])  # announced, seen only now
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    # The step on the class-2 rows raises their class-2 probability.
+    after = clf.predict_proba(X)
+    assert after[y == 2, 2].mean() > before[y == 2, 2].mean()
     # A first batch of one class is fine when the classes were announced.
     one = LipschitzMLPClassifier(hidden_layer_sizes=(5,), random_state=0)
     one.partial_fit(X[y == 0], y[y == 0], classes=[0, 1, 2])

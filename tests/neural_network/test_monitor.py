@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -193,9 +194,15 @@ def test_progress_bar_on_a_grid_search():
         LipschitzMLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0),
         {"alpha": [1e-4, 1.0]},
         cv=2,
-    ).set_callbacks(ProgressBar(max_propagation_depth=None))
+    )
+    plain = clone(search).fit(X, Y)
+    search.set_callbacks(ProgressBar(max_propagation_depth=None))
     search.fit(X, Y)
     assert search.best_estimator_.n_iter_ == 2
+    # The progress bar only watches: the same scores as without it.
+    np.testing.assert_array_equal(
+        search.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"]
+    )
 
 
 @needs_callbacks
@@ -223,7 +230,9 @@ def test_verbose_works_without_sklearn_callbacks(capsys, monkeypatch):
     est = LipschitzMLPClassifier(
         hidden_layer_sizes=(4,), max_iter=3, verbose=True, random_state=0
     ).fit(X, Y)
-    assert len(_lines(capsys)) == est.n_iter_ == 3
+    lines = _lines(capsys)
+    assert [int(line[0]) for line in lines] == [1, 2, 3] and est.n_iter_ == 3
+    np.testing.assert_allclose([float(x[1]) for x in lines], est.loss_curve_, 1e-7)
 
 
 @needs_callbacks

@@ -14,21 +14,12 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from sklip import LipschitzMLPClassifier, LipschitzMLPRegressor
-from sklip._core.input_map import InputMap
 from sklip.neural_network._objective import Objective, TrainingTerms
 from sklip.neural_network._penalties import NoPenalty
 
-from .._helpers import numerical_gradient, training_state
+from .._helpers import input_maps, numerical_gradient, training_state
 
 pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
-
-
-def _maps(rng, n):
-    return {
-        "none": None,
-        "diagonal": InputMap(rng.uniform(0.5, 2.0, n), rng.standard_normal(n)),
-        "dense": InputMap(rng.standard_normal((n, n)), rng.standard_normal(n)),
-    }
 
 
 def _riding_step(est, X, y, sw, input_map, sparse):
@@ -70,7 +61,7 @@ def test_riding_gradient_is_the_gradient_of_the_recorded_objective(
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((13, 4)), rng.integers(0, 3, 13)
     sw = rng.uniform(0.2, 3.0, 13) if weighted else None
-    input_map = _maps(rng, 4)[map_name]
+    input_map = input_maps(rng, 4)[map_name]
     est = LipschitzMLPClassifier(
         hidden_layer_sizes=(5, 3), activation=activation, alpha=0.7, random_state=1
     )

@@ -45,6 +45,7 @@ from sklip.robustness import (
     robust_accuracy,
 )
 
+from .._helpers import mlp_logits
 from .._robustness_models import NUMERIC, blobs, logreg, mixed_frame, mixed_models
 
 pd = pytest.importorskip("pandas")
@@ -129,14 +130,6 @@ def test_certified_samples_survive_strong_pgd_on_pipelines(case):
     assert n_cert > 100
 
 
-_ACT = {
-    "relu": lambda Z: np.maximum(Z, 0),
-    "tanh": np.tanh,
-    "logistic": lambda Z: 1 / (1 + np.exp(-Z)),
-    "identity": lambda Z: Z,
-}
-
-
 def _raw_outputs(model, X):
     """Logits: the decision function, or for MLPs a plain forward pass of
     ``coefs_`` on the pipeline's own transform (independent of sklip)."""
@@ -144,12 +137,7 @@ def _raw_outputs(model, X):
     if not hasattr(final, "coefs_"):
         F = model.decision_function(X)
         return np.asarray(F, dtype=np.float64).reshape(len(X), -1)
-    A = np.asarray(model[:-1].transform(X), dtype=np.float64)
-    for i, (W, b) in enumerate(zip(final.coefs_, final.intercepts_)):
-        A = A @ W + b
-        if i < len(final.coefs_) - 1:
-            A = _ACT[final.activation](A)
-    return A
+    return mlp_logits(final, model[:-1].transform(X))
 
 
 @pytest.mark.parametrize("case", MODELS, ids=MODEL_IDS)
@@ -220,6 +208,17 @@ def test_display_on_a_frame_without_warnings():
         model, df, y, eps=[0.0, 0.3], attacks=("noise", "pgd", "certified")
     )
     scores = display.scores
+    # On a frame the curves are the metrics' own numbers.
+    np.testing.assert_array_equal(
+        scores["pgd"],
+        robust_accuracy(model, df, y, eps=[0.0, 0.3], attack="pgd", random_state=0),
+    )
+    np.testing.assert_array_equal(
+        scores["certified"], certified_accuracy(model, df, y, eps=[0.0, 0.3])
+    )
+    # At eps=0 every curve starts at the clean accuracy.
+    for attack in ("noise", "pgd", "certified"):
+        assert scores[attack][0] == pytest.approx(model.score(df, y))
     assert np.all(scores["certified"] <= scores["pgd"])
     plt.close(display.figure_)
 
@@ -227,13 +226,14 @@ def test_display_on_a_frame_without_warnings():
 # --------------------------------------------------------------------------
 # The wrong columns: every function refuses what predict refuses.
 
+SEED = dict(random_state=0)
 ALL_FUNCTIONS = {
-    "perturb": lambda m, X, y: perturb(m, X, y, eps=0.1),
-    "robust_accuracy": lambda m, X, y: robust_accuracy(m, X, y, eps=0.1),
-    "prediction_stability": lambda m, X, y: prediction_stability(m, X, eps=0.1),
+    "perturb": lambda m, X, y: perturb(m, X, y, eps=0.1, **SEED),
+    "robust_accuracy": lambda m, X, y: robust_accuracy(m, X, y, eps=0.1, **SEED),
+    "prediction_stability": lambda m, X, y: prediction_stability(m, X, eps=0.1, **SEED),
     "certified_accuracy": lambda m, X, y: certified_accuracy(m, X, y, eps=0.1),
     "certified_radius": lambda m, X, y: certified_radius(m, X),
-    "scorer": lambda m, X, y: make_robustness_scorer(eps=0.1)(m, X, y),
+    "scorer": lambda m, X, y: make_robustness_scorer(eps=0.1, **SEED)(m, X, y),
 }
 
 
@@ -252,7 +252,11 @@ def test_frame_on_an_all_numeric_model_gives_no_warning(func):
     cols = [f"f{i}" for i in range(X.shape[1])]
     df = pd.DataFrame(X, columns=cols)
     model = LogisticRegression().fit(df, y)
-    func(model, df, y)  # the autouse fixture turns any warning into an error
+    # No warning (the autouse fixture turns one into an error), and the
+    # numbers of the same model fitted on the bare array.
+    got = np.asarray(func(model, df, y), dtype=np.float64)
+    want = np.asarray(func(logreg(), X, y), dtype=np.float64)
+    np.testing.assert_allclose(got, want, rtol=1e-9)
 
 
 def test_frame_and_array_give_the_same_numbers():

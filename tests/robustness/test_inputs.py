@@ -311,11 +311,20 @@ def test_eps_that_overflows_the_model_is_an_error(func):
 def test_multilabel_noise_attack_with_restarts():
     Y = np.stack([Y2, 1 - Y2], axis=1)
     model = MLPClassifier((4,), max_iter=300, random_state=0).fit(X2, Y)
-    X_adv = perturb(model, X2, Y, eps=1.0, attack="noise", n_restarts=3, random_state=0)
+    kw = dict(eps=1.0, attack="noise", n_restarts=3, random_state=0)
+    X_adv = perturb(model, X2, Y, **kw)
     assert X_adv.shape == X2.shape
-    assert np.all(np.linalg.norm(X_adv - X2, axis=1) <= 1.0 + 1e-12)
-    X_own = perturb(model, X2, eps=1.0, attack="noise", n_restarts=3, random_state=0)
-    assert X_own.shape == X2.shape
+    # L2 noise lies on the sphere; each row keeps one of its draws.
+    np.testing.assert_allclose(np.linalg.norm(X_adv - X2, axis=1), 1.0, rtol=1e-12)
+    # Without y the attack targets the model's own (multilabel) predictions.
+    X_own = perturb(model, X2, **kw)
+    np.testing.assert_array_equal(X_own, perturb(model, X2, model.predict(X2), **kw))
+    # The first draw is shared with a single-restart run; a row it fools (any
+    # label wrong) stays fooled, and the restarts fool some row.
+    fooled = (model.predict(X_adv) != Y).any(axis=1)
+    first = perturb(model, X2, Y, **{**kw, "n_restarts": 1})
+    assert np.all(fooled[(model.predict(first) != Y).any(axis=1)])
+    assert fooled.any()
 
 
 # --------------------------------------------------------------------------

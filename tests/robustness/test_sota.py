@@ -22,6 +22,7 @@ from sklip.robustness._common import make_rng
 from sklip.robustness._geometry import linear_max, project, row_norms
 from sklip.robustness._objectives import Objective, make_objective
 
+from .._helpers import norms
 from .._robustness_models import (
     blobs,
     digits,
@@ -36,10 +37,6 @@ from .._robustness_models import (
 
 NORMS = [2, np.inf]
 GRADIENT_ATTACKS = ["auto", "apgd-ce", "apgd-dlr", "apgd-t", "square"]
-
-
-def _norms(D, norm):
-    return np.abs(D).max(axis=1) if norm == np.inf else np.linalg.norm(D, axis=1)
 
 
 def _exact_distance(model, X, y, norm, mask=None):
@@ -118,7 +115,7 @@ def test_linear_max_inside_a_box_matches_a_solver(norm):
     eps = 0.6 if norm == 2 else 0.3
     box = (low - X, high - X)
     delta = linear_max(C, eps, norm, box)
-    assert np.all(_norms(delta, norm) <= eps * (1 + 1e-12))
+    assert np.all(norms(delta, norm) <= eps * (1 + 1e-12))
     assert np.all(X + delta >= low - 1e-15) and np.all(X + delta <= high + 1e-15)
     got = np.einsum("ij,ij->i", C, delta)
     want = [_box_oracle(C[i], X[i], eps, norm, low, high) for i in range(n)]
@@ -178,7 +175,7 @@ def test_never_outside_ball_or_box(attack, norm):
             model, X, y, eps=eps, norm=norm, attack=attack, clip=(0, 16),
             n_iter=10, n_queries=50, random_state=0,
         )  # fmt: skip
-        assert np.all(_norms(X_adv - X, norm) <= eps * (1 + 1e-12))
+        assert np.all(norms(X_adv - X, norm) <= eps * (1 + 1e-12))
         assert X_adv.min() >= 0 and X_adv.max() <= 16
     np.testing.assert_array_equal(X, before)
 
@@ -377,7 +374,7 @@ def test_black_box_regressor_deviation_within_the_leaf_range():
     X, y = regression()
     tree = DecisionTreeRegressor(max_depth=3, random_state=0).fit(X, y)
     X_adv = perturb(tree, X, eps=0.5, n_queries=200, random_state=0)
-    assert np.all(_norms(X_adv - X, 2) <= 0.5 * (1 + 1e-12))
+    assert np.all(norms(X_adv - X, 2) <= 0.5 * (1 + 1e-12))
     dev = np.abs(tree.predict(X_adv) - tree.predict(X))
     leaves = tree.tree_.value[tree.tree_.children_left == -1].ravel()
     assert dev.max() > 0 and dev.max() <= np.ptp(leaves) + 1e-12
