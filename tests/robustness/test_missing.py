@@ -476,3 +476,25 @@ def test_falsifier_holds_each_rows_missing_entries(mlp, data):
     moved = points - cert.Z[rows]
     assert np.all(moved[~cert.mask[rows]] == 0)
     assert np.abs(moved).max() > 0.5
+
+
+def test_pandas_nullable_missing_is_nan(data):
+    """``pd.NA`` in a nullable ``Float64`` frame is a missing entry like NaN:
+    the same perturbation, the same scores, and it stays missing."""
+    X, y = data
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    nullable = frame.astype("Float64")
+    assert nullable.isna().to_numpy().sum() == np.isnan(X).sum() > 0
+    net = LipschitzMLPClassifier((8,), max_iter=60, random_state=0)
+    mlp = _fit(make_pipeline(SimpleImputer(), StandardScaler(), net), frame, y)
+    adv = perturb(mlp, frame, y, eps=0.5, random_state=0)
+    adv_nullable = perturb(mlp, nullable, y, eps=0.5, random_state=0)
+    np.testing.assert_array_equal(
+        np.asarray(adv_nullable, dtype=float), np.asarray(adv, dtype=float)
+    )
+    assert robust_accuracy(mlp, nullable, y, eps=0.5, random_state=0) == (
+        robust_accuracy(mlp, frame, y, eps=0.5, random_state=0)
+    )
+    assert certified_accuracy(mlp, nullable, y, eps=0.5) == certified_accuracy(
+        mlp, frame, y, eps=0.5
+    )
