@@ -55,6 +55,13 @@ def test_api_reference_lists_every_public_name():
             module.__name__,
             set(module.__all__) ^ set(names),
         )
+    # sklip.persistence: save and load are listed as sklip's, the rest as its own.
+    import sklip.persistence
+
+    own = set(listed.get("sklip.persistence", []))
+    assert own | (set(listed["sklip"]) & set(sklip.persistence.__all__)) == set(
+        sklip.persistence.__all__
+    )
 
 
 @pytest.mark.parametrize("name", ["LipschitzMLPClassifier", "LipschitzMLPRegressor"])
